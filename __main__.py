@@ -1,0 +1,62 @@
+"""llm-d prefill/decode disaggregation: config -> platform -> gateway -> pool -> model servers -> route."""
+
+import pulumi
+
+from components import outputs
+from components.config.load import load
+from components.gateway import GatewayProvider
+from components.inference_pool import InferencePool
+from components.model_server import ModelServer, ModelServerArgs
+from components.names import ROLES, Release
+from components.platform.existing import ExistingCluster
+from components.release_namespace import ReleaseNamespace
+from components.route import Route
+
+loaded = load()  # stops here, before any resource, on bad input
+config, release = loaded.config, Release.from_config(loaded.config)
+
+platform = ExistingCluster("cluster", config.platform).platform
+k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": platform.provider})
+
+namespace = ReleaseNamespace("release", release, config.create_namespace, loaded.hf_token, opts=k8s_opts)
+in_cluster = platform.cluster_ready + namespace.ready
+
+gateway = GatewayProvider(
+    "gateway",
+    config.gateway,
+    release,
+    config.versions,
+    manages_crds=platform.manages_gateway_crds,
+    depends_on=in_cluster,
+    opts=k8s_opts,
+)
+pool = InferencePool("pool", config, release, crds=gateway.crds, depends_on=in_cluster, opts=k8s_opts)
+
+servers = {
+    role: ModelServer(
+        role,
+        ModelServerArgs(
+            role=role,
+            spec=getattr(config, role),
+            model=config.model,
+            release=release,
+            wiring=platform.wiring,
+            versions=config.versions,
+            hf_secret=release.hf_secret if namespace.hf_secret else None,
+            monitoring_interval=config.monitoring.model_server_interval if config.monitoring.enabled else None,
+        ),
+        depends_on=platform.gpu_ready + namespace.workload_ready + [pool.pool],
+        opts=k8s_opts,
+    )
+    for role in ROLES
+}
+
+route = Route(
+    "route",
+    release,
+    depends_on=in_cluster + [gateway.gateway, pool.pool],
+    timeouts={"request": "0s", "backendRequest": "0s"},
+    opts=k8s_opts,
+)
+
+outputs.export(config, release, gateway.address)

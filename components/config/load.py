@@ -1,0 +1,85 @@
+"""Reading the stack config from Pulumi and validating it before anything is registered."""
+
+import json
+import typing
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+from pydantic import ValidationError
+
+from components.config import rules
+from components.config.model import StackConfig
+from components.config.problems import InvalidConfig, Problem, problems_from_validation
+
+HF_TOKEN_KEY = "hfToken"
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    config: StackConfig
+    hf_token: Optional[pulumi.Output[str]]  # a Pulumi secret, or None when not set
+
+
+def raw_stack_config(project: str) -> tuple[dict[str, Any], set[str]]:
+    """All `<project>:*` keys as values (objects decoded), and which keys are secret."""
+    merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secret_full = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
+    raw: dict[str, Any] = {}
+    secret: set[str] = set()
+    for full_key, value in merged.items():
+        namespace, _, key = full_key.partition(":")
+        if namespace != project or not key:
+            continue
+        raw[key] = _decode(key, value)
+        if full_key in secret_full:
+            secret.add(key)
+    return raw, secret
+
+
+def validate(raw: dict[str, Any], secret_keys: set[str], stack: str, project: str) -> StackConfig:
+    """The typed config, or InvalidConfig listing every problem."""
+    body = {k: v for k, v in raw.items() if k != HF_TOKEN_KEY}
+    token = rules.SecretInput(present=HF_TOKEN_KEY in raw, is_secret=HF_TOKEN_KEY in secret_keys)
+    try:
+        config = StackConfig.model_validate(body)
+    except ValidationError as error:
+        raise InvalidConfig(problems_from_validation(error, StackConfig), stack, project) from None
+    problems: list[Problem] = rules.check(config, token)
+    if problems:
+        raise InvalidConfig(problems, stack, project)
+    return config
+
+
+def load() -> LoadedConfig:
+    """Validate the stack config; on bad input stop with a RunError (no traceback in the CLI)."""
+    project, stack = pulumi.get_project(), pulumi.get_stack()
+    raw, secret = raw_stack_config(project)
+    try:
+        config = validate(raw, secret, stack, project)
+    except InvalidConfig as error:
+        raise pulumi.RunError(str(error)) from None
+    token = pulumi.Config(project).get_secret(HF_TOKEN_KEY) if HF_TOKEN_KEY in raw else None
+    return LoadedConfig(config, token)
+
+
+def _decode(key: str, value: Any) -> Any:
+    """Pulumi hands structured values over as JSON text and top-level scalars as plain text."""
+    if not isinstance(value, str):
+        return value
+    field = StackConfig.model_fields.get(key) or next(
+        (f for f in StackConfig.model_fields.values() if f.alias == key), None
+    )
+    if field is not None and _is_text(field.annotation):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _is_text(annotation: Any) -> bool:
+    if annotation is str:
+        return True
+    return typing.get_origin(annotation) is typing.Annotated and typing.get_args(annotation)[0] is str

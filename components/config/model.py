@@ -1,0 +1,180 @@
+"""The stack configuration, as a typed model.
+
+Every key a stack file may hold under `llmd:` is a field here, spelled in camelCase as in the
+YAML. Unknown keys are errors at every depth. Rules that involve several keys live in
+`rules.py`; this module checks each value on its own.
+"""
+
+from typing import Annotated, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from components.versions import Versions
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+# Kubernetes resource.Quantity, e.g. "16", "500m", "64Gi", "1.5T".
+QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
+# An extended resource name such as "rdma/ib" or "nvidia.com/gpu".
+EXTENDED_RESOURCE = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+HF_MODEL_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$"
+DURATION = r"^[0-9]+(s|m|h)$"
+
+DnsLabel = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63)]
+Quantity = Annotated[str, StringConstraints(pattern=QUANTITY)]
+EnvName = Annotated[str, StringConstraints(pattern=ENV_NAME)]
+Duration = Annotated[str, StringConstraints(pattern=DURATION)]
+
+
+class Strict(BaseModel):
+    """Base for every config block: camelCase keys, no unknown keys, immutable."""
+
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True, strict=True
+    )
+
+
+def _power_of_two(value: int) -> int:
+    if value < 1 or value & (value - 1):
+        raise ValueError(f"must be a power of two (1, 2, 4, 8); got {value}")
+    return value
+
+
+class Toleration(Strict):
+    key: Optional[str] = None
+    operator: Literal["Equal", "Exists"] = "Equal"
+    value: Optional[str] = None
+    effect: Optional[Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]] = None
+
+
+class RoleConfig(Strict):
+    """One model-server role (prefill or decode): how many pods, how wide, what they get."""
+
+    replicas: int = Field(ge=1, le=256)
+    tensor_parallel: int
+    data_parallel: int = Field(default=1, ge=1, le=8)
+    cpu: Quantity
+    memory: Quantity
+    shm_size: Quantity = "16Gi"
+    extra_args: list[str] = Field(default_factory=list)
+    env: dict[EnvName, str] = Field(default_factory=dict)
+    node_selector: dict[str, str] = Field(default_factory=dict)
+    tolerations: list[Toleration] = Field(default_factory=list)
+
+    @field_validator("tensor_parallel")
+    @classmethod
+    def _tp_power_of_two(cls, value: int) -> int:
+        return _power_of_two(value)
+
+    @property
+    def gpus(self) -> int:
+        return self.tensor_parallel * self.data_parallel
+
+
+# The guide's topology: 4 prefill pods at TP1, 1 decode pod at TP4. A stack's role block is laid
+# over these, so `prefill: {replicas: 2}` keeps the rest.
+ROLE_DEFAULTS = {
+    "prefill": {"replicas": 4, "tensorParallel": 1, "cpu": "8", "memory": "64Gi"},
+    "decode": {"replicas": 1, "tensorParallel": 4, "cpu": "16", "memory": "64Gi"},
+}
+
+
+def default_prefill() -> RoleConfig:
+    return RoleConfig.model_validate(ROLE_DEFAULTS["prefill"])
+
+
+def default_decode() -> RoleConfig:
+    return RoleConfig.model_validate(ROLE_DEFAULTS["decode"])
+
+
+class ModelConfig(Strict):
+    name: Annotated[str, StringConstraints(pattern=HF_MODEL_ID)] = "openai/gpt-oss-120b"
+    served_name: Optional[str] = None
+    max_model_len: int = Field(default=32000, ge=256)
+    block_size: Literal[16, 32, 64, 128] = 128
+    requires_token: bool = False
+    # Size limit of the per-pod download volume; must hold the weights.
+    cache_size: Quantity = "250Gi"
+
+    @property
+    def served(self) -> str:
+        return self.served_name or self.name
+
+
+class SchedulerConfig(Strict):
+    # Prompts whose uncached part is shorter than this many bytes skip prefill (0 = always P/D).
+    selective_pd_threshold: int = Field(default=0, ge=0)
+    hash_block_size: int = Field(default=5, ge=1)
+    log_verbosity: int = Field(default=1, ge=0, le=5)
+
+
+class MonitoringConfig(Strict):
+    enabled: bool = True
+    model_server_interval: Duration = "30s"
+    scheduler_interval: Duration = "10s"
+
+
+class ProxyResources(Strict):
+    cpu_request: Quantity = "4"
+    memory_request: Quantity = "4Gi"
+    cpu_limit: Quantity = "16"
+    memory_limit: Quantity = "16Gi"
+
+
+class GatewayConfig(Strict):
+    provider: Literal["istio", "kgateway"] = "istio"
+    # Turn off on a cluster where another stack or an admin already installed these.
+    install_crds: bool = True
+    install_control_plane: bool = True
+    proxy_log_level: Literal["trace", "debug", "info", "warning", "error", "critical", "off"] = "error"
+    proxy_resources: ProxyResources = Field(default_factory=ProxyResources)
+    listener_port: int = Field(default=80, ge=1, le=65535)
+
+
+class RdmaConfig(Strict):
+    """How a pod on an existing cluster asks for its RDMA devices (a device-plugin resource)."""
+
+    resource_name: Annotated[str, StringConstraints(pattern=EXTENDED_RESOURCE)] = "rdma/ib"
+    count: int = Field(default=1, ge=1, le=64)
+    # Locking memory for RDMA registration needs IPC_LOCK.
+    capabilities: list[Literal["IPC_LOCK", "SYS_RAWIO", "NET_ADMIN", "NET_RAW", "SYS_RESOURCE"]] = Field(
+        default_factory=lambda: ["IPC_LOCK"]
+    )
+    # UCX/NCCL tuning for this fabric, e.g. UCX_TLS, UCX_NET_DEVICES, UCX_IB_ADDR_TYPE.
+    env: dict[EnvName, str] = Field(default_factory=dict)
+
+
+class ExistingClusterConfig(Strict):
+    """An existing Kubernetes cluster with GPUs and an RDMA device plugin, reached by kubeconfig."""
+
+    kind: Literal["existing"]
+    kubeconfig: Optional[str] = None  # path or contents; default: $KUBECONFIG or ~/.kube/config
+    context: Optional[str] = None
+    gpus_per_node: int = Field(default=8, ge=1, le=16)
+    gpu_resource: Annotated[str, StringConstraints(pattern=EXTENDED_RESOURCE)] = "nvidia.com/gpu"
+    rdma: RdmaConfig = Field(default_factory=RdmaConfig)
+
+
+class StackConfig(Strict):
+    platform: ExistingClusterConfig
+    namespace: DnsLabel = "llm-d-pd"
+    create_namespace: bool = True
+    # Every object name derives from it, so two releases can share a namespace.
+    release_suffix: Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=20)] = "pd"
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    prefill: RoleConfig = Field(default_factory=default_prefill)
+    decode: RoleConfig = Field(default_factory=default_decode)
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    versions: Versions = Field(default_factory=Versions)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _role_defaults(cls, data):
+        if isinstance(data, dict):
+            for role, defaults in ROLE_DEFAULTS.items():
+                if isinstance(data.get(role), dict):
+                    data = {**data, role: {**defaults, **data[role]}}
+        return data

@@ -1,0 +1,103 @@
+"""Turning bad input into one message that names each key and what is allowed."""
+
+import typing
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from pydantic import BaseModel, ValidationError
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str  # dotted path as written in the stack file, e.g. "prefill.tensorParallel"
+    message: str  # what is wrong, and what to do about it
+
+
+class InvalidConfig(Exception):
+    def __init__(self, problems: list[Problem], stack: str, project: str):
+        self.problems = problems
+        lines = [f"Invalid stack config for stack '{stack}' ({len(problems)} problem(s)):"]
+        lines += [f"  {project}:{p.key}: {p.message}" for p in problems]
+        lines.append("Fix the stack file (Pulumi.<stack>.yaml) or use `pulumi config set --path <key> <value>`.")
+        super().__init__("\n".join(lines))
+
+
+def problems_from_validation(error: ValidationError, root: type[BaseModel]) -> list[Problem]:
+    return [_problem(err, root) for err in error.errors()]
+
+
+def _problem(err: dict[str, Any], root: type[BaseModel]) -> Problem:
+    key, parent = _walk(root, err["loc"])
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        allowed = ", ".join(_aliases(parent)) if parent else "none"
+        return Problem(key, f"unknown key. Allowed keys here: {allowed}")
+    if kind == "missing":
+        return Problem(key, "is required")
+    message = err["msg"].removeprefix("Value error, ")
+    if kind != "value_error" and not isinstance(err.get("input"), (dict, list, type(None))):
+        message += f" (got {err['input']!r})"
+    return Problem(key, message)
+
+
+def _walk(root: type[BaseModel], loc: tuple) -> tuple[str, Optional[type[BaseModel]]]:
+    """Dotted key for `loc`, and the model that holds its last part (for listing allowed keys)."""
+    parts: list[str] = []
+    current: Any = root
+    holder: Optional[type[BaseModel]] = None
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
+            current = _element_type(current)
+            continue
+        models = _models_in(current)
+        if len(models) > 1:
+            # A tagged union: pydantic puts the tag in the location; keep only the chosen member.
+            chosen = [m for m in models if item in _tags(m)]
+            if chosen:
+                current = chosen[0]
+                continue
+        model = models[0] if models else None
+        if model is None:
+            parts.append(str(item))
+            holder, current = None, None
+            continue
+        holder = model
+        field = _field_by_key(model, str(item))
+        parts.append(str(item))
+        current = field[1] if field else None
+    return ".".join(parts), holder
+
+
+def _field_by_key(model: type[BaseModel], key: str) -> Optional[tuple[str, Any]]:
+    for name, info in model.model_fields.items():
+        if key in (name, info.alias):
+            return info.alias or name, info.annotation
+    return None
+
+
+def _aliases(model: type[BaseModel]) -> list[str]:
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _tags(model: type[BaseModel]) -> tuple:
+    kind = model.model_fields.get("kind")
+    return typing.get_args(kind.annotation) if kind else ()
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for arg in typing.get_args(annotation):
+        found += _models_in(arg)
+    return found
+
+
+def _element_type(annotation: Any) -> Any:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    for arg in args:
+        origin = typing.get_origin(arg)
+        if origin in (list, dict):
+            return typing.get_args(arg)[-1]
+    return args[-1] if args else None

@@ -1,0 +1,93 @@
+"""Rules that involve more than one key, checked after each value passed on its own."""
+
+from dataclasses import dataclass
+
+from components.config.model import RoleConfig, StackConfig
+from components.config.problems import Problem
+from components.vllm import MANAGED_ENV, managed_flag
+
+
+@dataclass(frozen=True)
+class SecretInput:
+    """What is known about the HF token without reading it."""
+
+    present: bool
+    is_secret: bool
+
+
+def check(config: StackConfig, hf_token: SecretInput) -> list[Problem]:
+    problems: list[Problem] = []
+    problems += _nixl_tp_ratio(config)
+    for role_name in ("prefill", "decode"):
+        role: RoleConfig = getattr(config, role_name)
+        problems += _fits_node(role_name, role, config.platform.gpus_per_node)
+        problems += _managed_inputs(role_name, role)
+    problems += _hf_token(config, hf_token)
+    return problems
+
+
+def _nixl_tp_ratio(config: StackConfig) -> list[Problem]:
+    p, d = config.prefill.tensor_parallel, config.decode.tensor_parallel
+    if p <= d:
+        return []
+    return [
+        Problem(
+            "prefill.tensorParallel",
+            f"is {p}, greater than decode.tensorParallel ({d}); the NIXL KV connector cannot move KV "
+            f"from a wider prefill to a narrower decode. Set prefill.tensorParallel to at most {d}, "
+            f"or raise decode.tensorParallel to {p}.",
+        )
+    ]
+
+
+def _fits_node(name: str, role: RoleConfig, gpus_per_node: int) -> list[Problem]:
+    if role.gpus <= gpus_per_node:
+        return []
+    return [
+        Problem(
+            f"{name}.tensorParallel",
+            f"{name} pods need tensorParallel x dataParallel = {role.tensor_parallel} x {role.data_parallel} "
+            f"= {role.gpus} GPUs, more than a node has ({gpus_per_node}); multi-node pods are not "
+            f"supported. Lower tensorParallel or dataParallel so the product is at most {gpus_per_node}.",
+        )
+    ]
+
+
+def _managed_inputs(name: str, role: RoleConfig) -> list[Problem]:
+    problems = []
+    for i, arg in enumerate(role.extra_args):
+        flag = managed_flag(arg)
+        if flag:
+            problems.append(
+                Problem(
+                    f"{name}.extraArgs[{i}]",
+                    f"sets {flag}, which the program derives from the config (model.*, {name}.tensorParallel, "
+                    f"{name}.dataParallel); set it there instead.",
+                )
+            )
+    for key in role.env:
+        if key in MANAGED_ENV:
+            problems.append(
+                Problem(f"{name}.env.{key}", "is set by the program (NIXL side channel, model cache, HF token); remove it.")
+            )
+    return problems
+
+
+def _hf_token(config: StackConfig, token: SecretInput) -> list[Problem]:
+    if token.present and not token.is_secret:
+        return [
+            Problem(
+                "hfToken",
+                "is stored in plaintext. Store it encrypted: `pulumi config rm hfToken && "
+                "pulumi config set --secret hfToken <token>`.",
+            )
+        ]
+    if config.model.requires_token and not token.present:
+        return [
+            Problem(
+                "hfToken",
+                f"is required because model.requiresToken is true for {config.model.name}. "
+                "Set it with `pulumi config set --secret hfToken <token>`.",
+            )
+        ]
+    return []

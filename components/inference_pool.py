@@ -1,0 +1,246 @@
+"""The InferencePool and its endpoint picker (the llm-d inference scheduler with the P/D plugins)."""
+
+from typing import Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import scheduler_config
+from components.config.model import StackConfig
+from components.kube import child, meta, resources
+from components.names import (
+    EPP_GRPC_PORT,
+    EPP_HEALTH_PORT,
+    EPP_METRICS_PORT,
+    INFERENCE_POOL_GROUP,
+    POOL_TARGET_PORT,
+    Release,
+)
+
+POOL_API = f"{INFERENCE_POOL_GROUP}/v1"
+READ_VERBS = ["get", "list", "watch"]
+
+
+class InferencePool(pulumi.ComponentResource):
+    pool: k8s.apiextensions.CustomResource
+    epp: k8s.apps.v1.Deployment
+
+    def __init__(
+        self,
+        name: str,
+        config: StackConfig,
+        release: Release,
+        crds: list[pulumi.Resource],
+        depends_on: list[pulumi.Resource],
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ):
+        super().__init__("llmd:serving:InferencePool", name, None, opts)
+        self._release = release
+        labels = {**release.component_labels("endpoint-picker"), "app.kubernetes.io/name": release.epp}
+        ns = release.namespace
+
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-epp", metadata=meta(release.epp, ns, labels), opts=child(self, depends_on)
+        )
+        role = k8s.rbac.v1.Role(
+            f"{name}-epp",
+            metadata=meta(release.epp, ns, labels),
+            rules=[
+                {
+                    "apiGroups": ["inference.networking.x-k8s.io"],
+                    "resources": ["inferenceobjectives", "inferencemodelrewrites"],
+                    "verbs": READ_VERBS,
+                },
+                {"apiGroups": [INFERENCE_POOL_GROUP], "resources": ["inferencepools"], "verbs": READ_VERBS},
+                {"apiGroups": [""], "resources": ["pods"], "verbs": READ_VERBS},
+            ],
+            opts=child(self, depends_on),
+        )
+        binding = k8s.rbac.v1.RoleBinding(
+            f"{name}-epp",
+            metadata=meta(release.epp, ns, labels),
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": release.epp},
+            subjects=[{"kind": "ServiceAccount", "name": release.epp, "namespace": ns}],
+            opts=child(self, depends_on + [role, account]),
+        )
+        plugins = k8s.core.v1.ConfigMap(
+            f"{name}-epp",
+            metadata=meta(release.epp, ns, labels),
+            data={scheduler_config.CONFIG_FILE: scheduler_config.plugins_config_yaml(config.scheduler)},
+            opts=child(self, depends_on),
+        )
+        self.epp = k8s.apps.v1.Deployment(
+            f"{name}-epp",
+            metadata=meta(release.epp, ns, labels),
+            spec=self._epp_spec(config, labels),
+            opts=child(self, depends_on + [binding, plugins]),
+        )
+        self.service = k8s.core.v1.Service(
+            f"{name}-epp",
+            metadata=meta(release.epp, ns, labels),
+            spec={
+                "type": "ClusterIP",
+                "selector": release.epp_selector,
+                "ports": [
+                    {"name": "grpc-ext-proc", "port": EPP_GRPC_PORT, "targetPort": EPP_GRPC_PORT, "protocol": "TCP", "appProtocol": "http2"},
+                    {"name": "http-metrics", "port": EPP_METRICS_PORT, "targetPort": EPP_METRICS_PORT, "protocol": "TCP"},
+                ],
+            },
+            opts=child(self, depends_on),
+        )
+        self.pool = k8s.apiextensions.CustomResource(
+            f"{name}-pool",
+            api_version=POOL_API,
+            kind="InferencePool",
+            metadata=meta(release.pool, ns, labels),
+            spec={
+                "selector": {"matchLabels": release.pool_selector},
+                "targetPorts": [{"number": POOL_TARGET_PORT}],
+                "endpointPickerRef": {
+                    "group": "",
+                    "kind": "Service",
+                    "name": release.epp,
+                    "port": {"number": EPP_GRPC_PORT},
+                    "failureMode": "FailClose",
+                },
+            },
+            opts=child(self, depends_on + crds + [self.service]),
+        )
+        self.extras: list[pulumi.Resource] = []
+        if config.gateway.provider == "istio":
+            self.extras.append(self._istio_destination_rule(name, labels, depends_on))
+        if config.monitoring.enabled:
+            self.extras += self._prometheus_metrics(name, config, labels, depends_on + [account])
+        self.register_outputs({"poolName": release.pool, "eppService": release.epp})
+
+    def _epp_spec(self, config: StackConfig, labels: dict) -> dict:
+        release = self._release
+        args = [
+            "--pool-name", release.pool,
+            "--pool-namespace", release.namespace,
+            "--pool-group", INFERENCE_POOL_GROUP,
+            "--zap-encoder", "json",
+            "--config-file", f"{scheduler_config.CONFIG_DIR}/{scheduler_config.CONFIG_FILE}",
+            "--kv-cache-usage-percentage-metric", "vllm:kv_cache_usage_perc",
+            "--grpc-port", str(EPP_GRPC_PORT),
+            "--grpc-health-port", str(EPP_HEALTH_PORT),
+            "--metrics-port", str(EPP_METRICS_PORT),
+            "--v", str(config.scheduler.log_verbosity),
+            "--tracing=false",
+        ]
+        health = {"grpc": {"port": EPP_HEALTH_PORT, "service": "inference-extension"}}
+        return {
+            "replicas": 1,
+            # One picker at a time: two would each keep their own view of queue state.
+            "strategy": {"type": "Recreate"},
+            "selector": {"matchLabels": release.epp_selector},
+            "template": {
+                "metadata": {"labels": {**labels, **release.epp_selector}},
+                "spec": {
+                    "serviceAccountName": release.epp,
+                    "terminationGracePeriodSeconds": 130,
+                    "containers": [
+                        {
+                            "name": "epp",
+                            "image": config.versions.scheduler_image,
+                            "imagePullPolicy": "IfNotPresent",
+                            "args": args,
+                            "ports": [
+                                {"name": "grpc", "containerPort": EPP_GRPC_PORT},
+                                {"name": "grpc-health", "containerPort": EPP_HEALTH_PORT},
+                                {"name": "metrics", "containerPort": EPP_METRICS_PORT},
+                            ],
+                            "livenessProbe": {**health, "initialDelaySeconds": 5, "periodSeconds": 10},
+                            "readinessProbe": {**health, "periodSeconds": 2},
+                            "resources": resources("1", "1Gi", limit_memory="4Gi"),
+                            "env": [
+                                {"name": "NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+                                {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                            ],
+                            "securityContext": {"allowPrivilegeEscalation": False, "runAsNonRoot": True},
+                            "volumeMounts": [{"name": "plugins-config", "mountPath": scheduler_config.CONFIG_DIR}],
+                        }
+                    ],
+                    "volumes": [{"name": "plugins-config", "configMap": {"name": release.epp}}],
+                },
+            },
+        }
+
+    def _istio_destination_rule(self, name, labels, depends_on) -> pulumi.Resource:
+        """Istio must speak TLS to the picker's self-signed gRPC endpoint, with room for many streams."""
+        release = self._release
+        return k8s.apiextensions.CustomResource(
+            f"{name}-epp-destination-rule",
+            api_version="networking.istio.io/v1beta1",
+            kind="DestinationRule",
+            metadata=meta(release.epp, release.namespace, labels),
+            spec={
+                "host": release.epp_host,
+                "trafficPolicy": {
+                    "tls": {"mode": "SIMPLE", "insecureSkipVerify": True},
+                    "connectionPool": {
+                        "http": {
+                            "http1MaxPendingRequests": 256000,
+                            "maxRequestsPerConnection": 256000,
+                            "http2MaxRequests": 256000,
+                            "idleTimeout": "900s",
+                        },
+                        "tcp": {"maxConnections": 256000, "maxConnectionDuration": "1800s", "connectTimeout": "900s"},
+                    },
+                },
+            },
+            opts=child(self, depends_on),
+        )
+
+    def _prometheus_metrics(self, name, config: StackConfig, labels, depends_on) -> list[pulumi.Resource]:
+        """Prometheus Operator scrapes the picker's authenticated /metrics with the picker's own token."""
+        release = self._release
+        metrics_auth = k8s.rbac.v1.ClusterRole(
+            f"{name}-epp-metrics",
+            metadata=meta(release.epp_cluster_role, labels=labels),
+            rules=[
+                {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]},
+                {"apiGroups": ["authorization.k8s.io"], "resources": ["subjectaccessreviews"], "verbs": ["create"]},
+                {"nonResourceURLs": ["/metrics"], "verbs": ["get"]},
+            ],
+            opts=child(self, depends_on),
+        )
+        binding = k8s.rbac.v1.ClusterRoleBinding(
+            f"{name}-epp-metrics",
+            metadata=meta(release.epp_cluster_role, labels=labels),
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": release.epp_cluster_role},
+            subjects=[{"kind": "ServiceAccount", "name": release.epp, "namespace": release.namespace}],
+            opts=child(self, depends_on + [metrics_auth]),
+        )
+        token = k8s.core.v1.Secret(
+            f"{name}-epp-metrics-token",
+            metadata=meta(
+                release.epp_metrics_token,
+                release.namespace,
+                labels,
+                {"kubernetes.io/service-account.name": release.epp},
+            ),
+            type="kubernetes.io/service-account-token",
+            opts=child(self, depends_on),
+        )
+        monitor = k8s.apiextensions.CustomResource(
+            f"{name}-epp-monitor",
+            api_version="monitoring.coreos.com/v1",
+            kind="ServiceMonitor",
+            metadata=meta(f"{release.epp}-monitor", release.namespace, labels),
+            spec={
+                "jobLabel": release.epp,
+                "endpoints": [
+                    {
+                        "port": "http-metrics",
+                        "path": "/metrics",
+                        "interval": config.monitoring.scheduler_interval,
+                        "authorization": {"credentials": {"name": release.epp_metrics_token, "key": "token"}},
+                    }
+                ],
+                "namespaceSelector": {"matchNames": [release.namespace]},
+                "selector": {"matchLabels": {"app.kubernetes.io/name": release.epp}},
+            },
+            opts=child(self, depends_on + [token, binding, self.service]),
+        )
+        return [metrics_auth, binding, token, monitor]

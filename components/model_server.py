@@ -1,0 +1,217 @@
+"""One model-server role (prefill or decode): vLLM with the NIXL KV connector over RDMA.
+
+The same component serves both roles; what differs (ports, the decode routing sidecar) comes
+from `Release`, so the pool, the sidecar and vLLM agree on ports by construction.
+"""
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import vllm
+from components.config.model import ModelConfig, RoleConfig
+from components.kube import child, env_list, meta, resources
+from components.names import HF_TOKEN_KEY, NIXL_SIDE_CHANNEL_PORT, POOL_TARGET_PORT, Release, RoleName
+from components.platform.wiring import PodWiring
+from components.versions import Versions
+
+# vLLM must answer /v1/models within this budget after start (weights download + load + compile).
+STARTUP_PERIOD_SECONDS = 30
+STARTUP_FAILURE_THRESHOLD = 60
+STARTUP_INITIAL_DELAY_SECONDS = 15
+IMAGE_PULL_ALLOWANCE_SECONDS = 20 * 60
+
+
+@dataclass(frozen=True)
+class ModelServerArgs:
+    role: RoleName
+    spec: RoleConfig
+    model: ModelConfig
+    release: Release
+    wiring: PodWiring
+    versions: Versions
+    hf_secret: Optional[str]  # Secret name holding HF_TOKEN, or None
+    monitoring_interval: Optional[str]  # PodMonitor interval, or None for no PodMonitor
+    sidecar_log_level: str = "error"
+
+
+def startup_budget_seconds() -> int:
+    return STARTUP_INITIAL_DELAY_SECONDS + STARTUP_PERIOD_SECONDS * STARTUP_FAILURE_THRESHOLD
+
+
+class ModelServer(pulumi.ComponentResource):
+    deployment: k8s.apps.v1.Deployment
+
+    def __init__(self, name: str, args: ModelServerArgs, depends_on: list[pulumi.Resource], opts=None):
+        super().__init__("llmd:serving:ModelServer", name, None, opts)
+        release, role = args.release, args.role
+        deployment_name = release.deployment(role)
+        labels = {**release.component_labels(role), **release.role_labels(role)}
+
+        account = k8s.core.v1.ServiceAccount(
+            name,
+            metadata=meta(deployment_name, release.namespace, labels),
+            automount_service_account_token=False,
+            opts=child(self, depends_on),
+        )
+        # Pods wait minutes for GPUs and weights; Pulumi waits as long as the startup probe allows.
+        wait = f"{(startup_budget_seconds() + IMAGE_PULL_ALLOWANCE_SECONDS) // 60}m"
+        self.deployment = k8s.apps.v1.Deployment(
+            name,
+            metadata=meta(deployment_name, release.namespace, labels),
+            spec={
+                "replicas": args.spec.replicas,
+                # GPUs are fully booked: replace pods one at a time instead of surging onto GPUs that do not exist.
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}},
+                "selector": {"matchLabels": release.role_selector(role)},
+                "template": {
+                    "metadata": {"labels": release.role_labels(role), **_annotations(args.wiring)},
+                    "spec": pod_spec(args, deployment_name),
+                },
+            },
+            opts=child(
+                self, depends_on + [account], custom_timeouts=pulumi.CustomTimeouts(create=wait, update=wait)
+            ),
+        )
+        self.monitor = self._pod_monitor(name, args, labels, depends_on) if args.monitoring_interval else None
+        self.register_outputs({"deployment": deployment_name, "replicas": args.spec.replicas, "gpusPerPod": args.spec.gpus})
+
+    def _pod_monitor(self, name, args: ModelServerArgs, labels, depends_on):
+        release = args.release
+        return k8s.apiextensions.CustomResource(
+            f"{name}-podmonitor",
+            api_version="monitoring.coreos.com/v1",
+            kind="PodMonitor",
+            metadata=meta(f"{release.deployment(args.role)}-podmonitor", release.namespace, labels),
+            spec={
+                "selector": {"matchLabels": release.role_selector(args.role)},
+                "podMetricsEndpoints": [{"port": "vllm", "path": "/metrics", "interval": args.monitoring_interval}],
+            },
+            opts=child(self, depends_on),
+        )
+
+
+def _annotations(wiring: PodWiring) -> dict:
+    return {"annotations": dict(wiring.annotations)} if wiring.annotations else {}
+
+
+def pod_spec(args: ModelServerArgs, service_account: str) -> dict:
+    release, role, wiring = args.release, args.role, args.wiring
+    spec: dict = {
+        "serviceAccountName": service_account,
+        "automountServiceAccountToken": False,
+        "terminationGracePeriodSeconds": 60,
+        "containers": [vllm_container(args)],
+        "volumes": _volumes(args),
+    }
+    if release.has_routing_sidecar(role):
+        spec["initContainers"] = [routing_sidecar(args)]
+    node_selector = {**wiring.node_selector, **args.spec.node_selector}
+    if node_selector:
+        spec["nodeSelector"] = node_selector
+    tolerations = wiring.tolerations + [t.model_dump(by_alias=True, exclude_none=True) for t in args.spec.tolerations]
+    if tolerations:
+        spec["tolerations"] = tolerations
+    if wiring.exclusive_nics:
+        spec["affinity"] = _one_rdma_pod_per_node(release)
+    return spec
+
+
+def _one_rdma_pod_per_node(release: Release) -> dict:
+    return {
+        "podAntiAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {"labelSelector": {"matchLabels": release.pool_selector}, "topologyKey": "kubernetes.io/hostname"}
+            ]
+        }
+    }
+
+
+def vllm_container(args: ModelServerArgs) -> dict:
+    port = args.release.vllm_port(args.role)
+    spec, wiring = args.spec, args.wiring
+    accelerators = {wiring.gpu_resource: str(spec.gpus), **{k: str(v) for k, v in wiring.rdma_resources.items()}}
+    res = resources(spec.cpu, spec.memory)
+    res["requests"].update(accelerators)
+    res["limits"] = {"cpu": spec.cpu, "memory": spec.memory, **accelerators}
+    env = vllm.nixl_env() + [{"name": "HF_HOME", "value": vllm.MODEL_CACHE_DIR}]
+    if args.hf_secret:
+        env.append({"name": HF_TOKEN_KEY, "valueFrom": {"secretKeyRef": {"name": args.hf_secret, "key": HF_TOKEN_KEY}}})
+    env += env_list({**wiring.env, **spec.env})
+    container = {
+        "name": "vllm",
+        "image": args.versions.vllm_image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": vllm.serve_command(wiring.prelude),
+        "args": vllm.serve_args(args.model, spec, port),
+        "env": env,
+        "ports": [
+            {"containerPort": port, "name": "vllm", "protocol": "TCP"},
+            {"containerPort": NIXL_SIDE_CHANNEL_PORT, "name": "nixl", "protocol": "TCP"},
+        ],
+        "resources": res,
+        "startupProbe": {
+            "httpGet": {"path": "/v1/models", "port": "vllm"},
+            "initialDelaySeconds": STARTUP_INITIAL_DELAY_SECONDS,
+            "periodSeconds": STARTUP_PERIOD_SECONDS,
+            "timeoutSeconds": 5,
+            "failureThreshold": STARTUP_FAILURE_THRESHOLD,
+        },
+        "livenessProbe": {
+            "httpGet": {"path": "/health", "port": "vllm"},
+            "periodSeconds": 10,
+            "timeoutSeconds": 5,
+            "failureThreshold": 3,
+        },
+        "readinessProbe": {
+            "httpGet": {"path": "/v1/models", "port": "vllm"},
+            "periodSeconds": 5,
+            "timeoutSeconds": 2,
+            "failureThreshold": 3,
+        },
+        "volumeMounts": [
+            {"name": "shm", "mountPath": "/dev/shm"},
+            {"name": "model-cache", "mountPath": vllm.MODEL_CACHE_DIR},
+            {"name": "metrics-volume", "mountPath": "/.config"},
+            {"name": "torch-compile-cache", "mountPath": "/.cache"},
+            *wiring.volume_mounts,
+        ],
+    }
+    if wiring.capabilities:
+        container["securityContext"] = {"capabilities": {"add": list(wiring.capabilities)}}
+    return container
+
+
+def routing_sidecar(args: ModelServerArgs) -> dict:
+    """The llm-d routing sidecar: owns the pool port, runs prefill remotely, then decodes locally."""
+    return {
+        "name": "routing-proxy",
+        "image": args.versions.routing_sidecar_image,
+        "imagePullPolicy": "IfNotPresent",
+        # A native sidecar: starts before vLLM and lives as long as the pod.
+        "restartPolicy": "Always",
+        "args": [
+            f"--port={POOL_TARGET_PORT}",
+            f"--vllm-port={args.release.vllm_port(args.role)}",
+            "--connector=nixlv2",
+            "--zap-encoder=json",
+            f"--zap-log-level={args.sidecar_log_level}",
+            "--secure-proxy=false",
+        ],
+        "ports": [{"containerPort": POOL_TARGET_PORT, "name": "sidecar", "protocol": "TCP"}],
+        "readinessProbe": {"httpGet": {"path": "/health", "port": "sidecar"}, "periodSeconds": 5},
+        "resources": resources("250m", "256Mi", limit_memory="1Gi"),
+        "securityContext": {"allowPrivilegeEscalation": False, "runAsNonRoot": True},
+    }
+
+
+def _volumes(args: ModelServerArgs) -> list[dict]:
+    return [
+        {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": args.spec.shm_size}},
+        {"name": "model-cache", "emptyDir": {"sizeLimit": args.model.cache_size}},
+        {"name": "metrics-volume", "emptyDir": {}},
+        {"name": "torch-compile-cache", "emptyDir": {}},
+        *args.wiring.volumes,
+    ]

@@ -1,0 +1,127 @@
+"""Every name, label and port of one release, derived once from the config.
+
+Components never spell a name, label or port themselves; they ask a `Release`. That is what
+makes the pool selector, the pod labels, the EPP flags, the sidecar ports and the route
+references agree by construction.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from components.config.model import StackConfig
+
+RoleName = Literal["prefill", "decode"]
+ROLES: tuple[RoleName, ...] = ("prefill", "decode")
+DEFAULT_SUFFIX = "pd"
+
+# The port the InferencePool targets on every model-server pod. Prefill vLLM listens on it
+# directly (the decode sidecar sends prefill requests to <pod-ip>:<this port>); on decode pods the
+# routing sidecar owns it and forwards to vLLM on DECODE_VLLM_PORT.
+POOL_TARGET_PORT = 8000
+DECODE_VLLM_PORT = 8200
+NIXL_SIDE_CHANNEL_PORT = 5600
+EPP_GRPC_PORT = 9002
+EPP_HEALTH_PORT = 9003
+EPP_METRICS_PORT = 9090
+
+HF_TOKEN_KEY = "HF_TOKEN"
+GUIDE_LABEL = "pd-disaggregation"
+INFERENCE_POOL_GROUP = "inference.networking.k8s.io"
+
+
+@dataclass(frozen=True)
+class Release:
+    namespace: str
+    suffix: str
+    served_model: str
+
+    @classmethod
+    def from_config(cls, config: StackConfig) -> "Release":
+        return cls(config.namespace, config.release_suffix, config.model.served)
+
+    # --- names -----------------------------------------------------------------------------
+    @property
+    def gateway(self) -> str:
+        return f"infra-{self.suffix}-inference-gateway"
+
+    @property
+    def pool(self) -> str:
+        return f"gaie-{self.suffix}"
+
+    @property
+    def epp(self) -> str:
+        return f"gaie-{self.suffix}-epp"
+
+    @property
+    def epp_host(self) -> str:
+        return f"{self.epp}.{self.namespace}.svc.cluster.local"
+
+    @property
+    def epp_cluster_role(self) -> str:
+        # Cluster-scoped, so it carries the namespace to stay unique across installs.
+        return f"gaie-{self.suffix}-{self.namespace}-epp"
+
+    @property
+    def epp_metrics_token(self) -> str:
+        return f"{self.epp}-metrics-reader"
+
+    @property
+    def model_service(self) -> str:
+        return f"ms-{self.suffix}-llm-d-modelservice"
+
+    def deployment(self, role: RoleName) -> str:
+        return f"{self.model_service}-{role}"
+
+    @property
+    def route(self) -> str:
+        return f"llm-d-{self.suffix}-disaggregation"
+
+    @property
+    def hf_secret(self) -> str:
+        # The guide's fixed name for the default release; suffixed for any other, so that
+        # concurrent releases in one namespace do not share (and delete) one Secret.
+        return "llm-d-hf-token" if self.suffix == DEFAULT_SUFFIX else f"llm-d-hf-token-{self.suffix}"
+
+    # --- labels ----------------------------------------------------------------------------
+    @property
+    def pool_selector(self) -> dict[str, str]:
+        """What the InferencePool selects: every model-server pod of this release, nothing else."""
+        return {
+            "llm-d.ai/inference-serving": "true",
+            "llm-d.ai/guide": GUIDE_LABEL,
+            "llm-d.ai/pool": self.pool,
+        }
+
+    def role_selector(self, role: RoleName) -> dict[str, str]:
+        return {**self.pool_selector, "llm-d.ai/role": role}
+
+    def role_labels(self, role: RoleName) -> dict[str, str]:
+        return {**self.role_selector(role), "llm-d.ai/model": model_label(self.served_model)}
+
+    @property
+    def epp_selector(self) -> dict[str, str]:
+        return {"inferencepool": self.epp}
+
+    def component_labels(self, component: str) -> dict[str, str]:
+        return {
+            "app.kubernetes.io/part-of": "llm-d",
+            "app.kubernetes.io/instance": self.suffix,
+            "app.kubernetes.io/component": component,
+            "app.kubernetes.io/managed-by": "pulumi",
+        }
+
+    # --- ports -----------------------------------------------------------------------------
+    @staticmethod
+    def vllm_port(role: RoleName) -> int:
+        return DECODE_VLLM_PORT if role == "decode" else POOL_TARGET_PORT
+
+    @staticmethod
+    def has_routing_sidecar(role: RoleName) -> bool:
+        return role == "decode"
+
+
+def model_label(model: str) -> str:
+    """A label value for a model id: its last path segment, cut to 63 valid characters."""
+    value = re.sub(r"[^A-Za-z0-9._-]", "-", model.rsplit("/", 1)[-1])[:63]
+    return value.strip("-_.") or "model"

@@ -1,0 +1,59 @@
+"""Stack outputs: where the endpoint is, how to call it, and how to see both roles served."""
+
+import json
+
+import pulumi
+
+from components.config.model import StackConfig
+from components.names import ROLES, Release
+
+
+def chat_curl(endpoint: str, model: str) -> str:
+    body = json.dumps({"model": model, "messages": [{"role": "user", "content": "Explain P/D disaggregation in one sentence."}]})
+    return (
+        f"curl -sS http://{endpoint or '<gateway-address>'}/v1/chat/completions "
+        f"-H 'Content-Type: application/json' -d '{body}'"
+    )
+
+
+def served_requests_command(release: Release, role: str) -> str:
+    """Sums vLLM's successful-request counter over the role's pods (run before and after a request)."""
+    selector = ",".join(f"{k}={v}" for k, v in release.role_selector(role).items())
+    port = release.vllm_port(role)
+    scrape = (
+        "python3 -c \"import urllib.request,re;t=urllib.request.urlopen('http://localhost:"
+        f"{port}/metrics').read().decode();print(sum(float(v) for v in "
+        "re.findall(r'^vllm:request_success_total{[^}]*} ([0-9.e+]+)',t,re.M)))\""
+    )
+    return (
+        f"for p in $(kubectl -n {release.namespace} get pods -l {selector} -o name); do "
+        f"echo \"$p $(kubectl -n {release.namespace} exec $p -c vllm -- {scrape})\"; done"
+    )
+
+
+def port_forward_command(release: Release) -> str:
+    return (
+        f"kubectl -n {release.namespace} port-forward "
+        f"$(kubectl -n {release.namespace} get svc -l gateway.networking.k8s.io/gateway-name={release.gateway} "
+        f"-o name | head -1) 8080:80"
+    )
+
+
+def export(config: StackConfig, release: Release, address: pulumi.Output[str]) -> None:
+    pulumi.export("namespace", release.namespace)
+    pulumi.export("gatewayName", release.gateway)
+    pulumi.export("endpoint", address)
+    pulumi.export("chatCompletionsCurl", address.apply(lambda a: chat_curl(a, config.model.served)))
+    pulumi.export("portForward", port_forward_command(release))
+    pulumi.export("localCurl", chat_curl("localhost:8080", config.model.served))
+    pulumi.export("servedRequests", {role: served_requests_command(release, role) for role in ROLES})
+    pulumi.export(
+        "topology",
+        {
+            "model": config.model.served,
+            "prefill": f"{config.prefill.replicas} x TP{config.prefill.tensor_parallel}",
+            "decode": f"{config.decode.replicas} x TP{config.decode.tensor_parallel}",
+            "gpus": config.prefill.replicas * config.prefill.gpus + config.decode.replicas * config.decode.gpus,
+            "gatewayProvider": config.gateway.provider,
+        },
+    )

@@ -1,0 +1,1 @@
+"""Where the workloads run: a Kubernetes provider, and how GPU pods reach their RDMA NICs."""

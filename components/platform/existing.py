@@ -1,0 +1,45 @@
+"""An existing Kubernetes cluster with GPUs and an RDMA device plugin (e.g. InfiniBand), by kubeconfig."""
+
+import os
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.config.model import ExistingClusterConfig
+from components.platform.wiring import Platform, PodWiring
+
+
+class ExistingCluster(pulumi.ComponentResource):
+    platform: Platform
+
+    def __init__(self, name: str, config: ExistingClusterConfig, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("llmd:platform:ExistingCluster", name, None, opts)
+        provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=_kubeconfig(config.kubeconfig),
+            context=config.context,
+            # Validate every object the API server receives; unknown fields fail the update.
+            enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.platform = Platform(provider=provider, wiring=wiring(config))
+        self.register_outputs({"context": config.context or "", "fabric": self.platform.wiring.fabric})
+
+
+def wiring(config: ExistingClusterConfig) -> PodWiring:
+    rdma = config.rdma
+    return PodWiring(
+        gpu_resource=config.gpu_resource,
+        gpus_per_node=config.gpus_per_node,
+        rdma_resources={rdma.resource_name: rdma.count},
+        env=dict(rdma.env),
+        capabilities=list(rdma.capabilities),
+        fabric=f"device plugin {rdma.resource_name} x{rdma.count}",
+    )
+
+
+def _kubeconfig(value: str | None) -> str | None:
+    """A path (with ~ expanded) or inline contents; None lets the provider use $KUBECONFIG."""
+    if value is None or "\n" in value:
+        return value
+    return os.path.expanduser(value)
