@@ -1,0 +1,1 @@
+"""Operator tools that run outside `pulumi up` (e.g. benchmark reporting)."""
