@@ -8,14 +8,14 @@ from components.gateway import GatewayProvider
 from components.inference_pool import InferencePool
 from components.model_server import ModelServer, ModelServerArgs
 from components.names import ROLES, Release
-from components.platform.existing import ExistingCluster
+from components.platform.select import build_platform
 from components.release_namespace import ReleaseNamespace
 from components.route import Route
 
 loaded = load()  # stops here, before any resource, on bad input
 config, release = loaded.config, Release.from_config(loaded.config)
 
-platform = ExistingCluster("cluster", config.platform).platform
+platform = build_platform(config)
 k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": platform.provider})
 
 namespace = ReleaseNamespace("release", release, config.create_namespace, loaded.hf_token, opts=k8s_opts)

@@ -5,34 +5,22 @@ YAML. Unknown keys are errors at every depth. Rules that involve several keys li
 `rules.py`; this module checks each value on its own.
 """
 
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
+from components.config.base import (
+    DNS_LABEL,
+    EXTENDED_RESOURCE,
+    HF_MODEL_ID,
+    DnsLabel,
+    Duration,
+    EnvName,
+    Quantity,
+    Strict,
+)
+from components.config.gke import GkeClusterConfig
 from components.versions import Versions
-
-DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-# Kubernetes resource.Quantity, e.g. "16", "500m", "64Gi", "1.5T".
-QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
-# An extended resource name such as "rdma/ib" or "nvidia.com/gpu".
-EXTENDED_RESOURCE = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
-ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
-HF_MODEL_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$"
-DURATION = r"^[0-9]+(s|m|h)$"
-
-DnsLabel = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63)]
-Quantity = Annotated[str, StringConstraints(pattern=QUANTITY)]
-EnvName = Annotated[str, StringConstraints(pattern=ENV_NAME)]
-Duration = Annotated[str, StringConstraints(pattern=DURATION)]
-
-
-class Strict(BaseModel):
-    """Base for every config block: camelCase keys, no unknown keys, immutable."""
-
-    model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True, strict=True
-    )
 
 
 def _power_of_two(value: int) -> int:
@@ -156,8 +144,11 @@ class ExistingClusterConfig(Strict):
     rdma: RdmaConfig = Field(default_factory=RdmaConfig)
 
 
+PlatformConfig = Annotated[Union[ExistingClusterConfig, GkeClusterConfig], Field(discriminator="kind")]
+
+
 class StackConfig(Strict):
-    platform: ExistingClusterConfig
+    platform: PlatformConfig
     namespace: DnsLabel = "llm-d-pd"
     create_namespace: bool = True
     # Every object name derives from it, so two releases can share a namespace.

@@ -23,6 +23,10 @@ def check(config: StackConfig, hf_token: SecretInput) -> list[Problem]:
         problems += _fits_node(role_name, role, config.platform.gpus_per_node)
         problems += _managed_inputs(role_name, role)
     problems += _hf_token(config, hf_token)
+    if config.platform.kind == "gke":
+        from components.config.gke import check_gke  # noqa: PLC0415
+
+        problems += check_gke(config)
     return problems
 
 

@@ -1,0 +1,29 @@
+"""Building blocks shared by every config block: strict camelCase models and value types."""
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic.alias_generators import to_camel
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+# Kubernetes resource.Quantity, e.g. "16", "500m", "64Gi", "1.5T".
+QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
+# An extended resource name such as "rdma/ib" or "nvidia.com/gpu".
+EXTENDED_RESOURCE = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+HF_MODEL_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$"
+DURATION = r"^[0-9]+(s|m|h)$"
+
+DnsLabel = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63)]
+Quantity = Annotated[str, StringConstraints(pattern=QUANTITY)]
+EnvName = Annotated[str, StringConstraints(pattern=ENV_NAME)]
+Duration = Annotated[str, StringConstraints(pattern=DURATION)]
+
+
+class Strict(BaseModel):
+    """Base for every config block: camelCase keys, no unknown keys, immutable."""
+
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True, strict=True
+    )
+

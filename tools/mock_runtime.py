@@ -1,0 +1,204 @@
+"""Run the real Pulumi program offline under the Pulumi mock runtime and record what it registers.
+
+Used by the tests and by the offline plan. No cloud, no Pulumi CLI: every resource the program
+registers is recorded with its inputs (secrets unwrapped but remembered), parent, explicit
+dependencies, provider and options.
+"""
+
+import json
+import os
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks, rpc
+from pulumi.runtime.sync_await import _sync_await
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "llmd"
+SECRET_SIG = rpc._special_sig_key
+SECRET_VALUE = rpc._special_secret_sig
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]
+    secret_inputs: set[str]
+    dependencies: list[str]
+    provider: str
+    custom_timeouts: dict[str, str]
+    retain_on_delete: bool
+    delete_before_replace: bool
+
+    @property
+    def is_kube_object(self) -> bool:
+        """A plain Kubernetes object (not a provider, Helm chart or YAML bundle)."""
+        return (
+            self.custom
+            and self.type.startswith("kubernetes:")
+            and not self.type.startswith(("kubernetes:helm.sh/", "kubernetes:yaml/"))
+            and "kind" in self.inputs
+        )
+
+    @property
+    def kind(self) -> str:
+        return self.inputs.get("kind", "")
+
+    @property
+    def object_name(self) -> str:
+        return (self.inputs.get("metadata") or {}).get("name", "")
+
+
+@dataclass
+class ProgramRun:
+    registrations: list[Registration] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    error: Optional[BaseException] = None  # set only when run with expect_error=True
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_]
+
+    def kube(self, kind: Optional[str] = None, name: Optional[str] = None) -> list[Registration]:
+        return [
+            r
+            for r in self.registrations
+            if r.is_kube_object and kind in (None, r.kind) and name in (None, r.object_name)
+        ]
+
+    def one(self, kind: str, name: Optional[str] = None) -> Registration:
+        found = self.kube(kind, name)
+        assert len(found) == 1, f"expected one {kind} {name or ''}, found {[r.object_name for r in found]}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registration:
+        return next(r for r in self.registrations if r.urn == urn)
+
+    def ancestors(self, registration: Registration) -> list[Registration]:
+        chain, parent = [], registration.parent
+        urns = {r.urn: r for r in self.registrations}
+        while parent in urns:
+            chain.append(urns[parent])
+            parent = urns[parent].parent
+        return chain
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        return [f"{args.name}-id", args.inputs]
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        raise NotImplementedError(f"the program called {args.token}; add a fixture for it")
+
+
+class _RecordingMonitor(mocks.MockMonitor):
+    def __init__(self):
+        super().__init__(_Mocks())
+        self.recorded: list[Registration] = []
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            raw = _sync_await(_deserialize(request.object))
+            timeouts = request.customTimeouts
+            self.recorded.append(
+                Registration(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    parent=request.parent,
+                    custom=bool(request.custom),
+                    inputs=plain(raw),
+                    secret_inputs={k for k, v in raw.items() if _is_secret(v)},
+                    dependencies=list(request.dependencies),
+                    provider=request.provider,
+                    custom_timeouts={
+                        k: getattr(timeouts, k) for k in ("create", "update", "delete") if getattr(timeouts, k)
+                    },
+                    retain_on_delete=bool(request.retainOnDelete),
+                    delete_before_replace=bool(request.deleteBeforeReplace),
+                )
+            )
+        return response
+
+
+async def _deserialize(struct) -> dict:
+    return rpc.deserialize_properties(struct, keep_unknowns=True, keep_internal=False) or {}
+
+
+def _is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(SECRET_SIG) == SECRET_VALUE
+
+
+def plain(value: Any) -> Any:
+    """Secrets unwrapped; whole floats back to ints (the mock runtime sends numbers as floats)."""
+    if _is_secret(value):
+        return plain(value["value"])
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def stack_config(stack: str, overrides: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """The stack file's `llmd:*` values (as YAML types), with top-level overrides applied."""
+    path = ROOT / f"Pulumi.{stack}.yaml"
+    values = (yaml.safe_load(path.read_text()) or {}).get("config", {}) if path.exists() else {}
+    config = {k.removeprefix(f"{PROJECT}:"): v for k, v in values.items() if k.startswith(f"{PROJECT}:")}
+    for key, value in (overrides or {}).items():
+        if value is None:
+            config.pop(key, None)
+        else:
+            config[key] = value
+    return config
+
+
+def run_program(
+    stack: str,
+    config: dict[str, Any],
+    secrets: Optional[dict[str, str]] = None,
+    preview: bool = False,
+    expect_error: bool = False,
+) -> ProgramRun:
+    """Run __main__.py with `config` (top-level keys without the project prefix) and `secrets`.
+
+    An error in the program is raised, unless `expect_error`: then it is returned in `run.error`,
+    with whatever was registered before it.
+    """
+    monitor = _RecordingMonitor()
+    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    flat = {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+    secret_keys = [f"{PROJECT}:{k}" for k in (secrets or {})]
+    flat.update({f"{PROJECT}:{k}": v for k, v in (secrets or {}).items()})
+    pulumi.runtime.set_all_config(flat, secret_keys)
+    run = ProgramRun()
+
+    @pulumi.runtime.test
+    def program():
+        cwd = os.getcwd()
+        os.chdir(ROOT)
+        try:
+            runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+        finally:
+            os.chdir(cwd)
+        stack_outputs = pulumi.runtime.settings.get_root_resource().outputs
+        return pulumi.Output.all(**stack_outputs).apply(run.outputs.update) if stack_outputs else None
+
+    try:
+        program()
+    except Exception as error:  # noqa: BLE001 - handed back to the caller who asked for it
+        if not expect_error:
+            raise
+        run.error = error
+    run.registrations = monitor.recorded
+    return run
