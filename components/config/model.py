@@ -84,6 +84,8 @@ class ModelConfig(Strict):
     requires_token: bool = False
     # Size limit of the per-pod download volume; must hold the weights.
     cache_size: Quantity = "250Gi"
+    # Bytes of weights fetched from the hub per download (gpt-oss-120b: about 65 GB).
+    size_gb: float = Field(default=65.0, gt=0)
 
     @property
     def served(self) -> str:
