@@ -26,6 +26,7 @@ gateway = GatewayProvider(
     config.gateway,
     release,
     config.versions,
+    class_name=config.gateway_class,
     manages_crds=platform.manages_gateway_crds,
     depends_on=in_cluster,
     opts=k8s_opts,
@@ -44,6 +45,7 @@ servers = {
             versions=config.versions,
             hf_secret=release.hf_secret if namespace.hf_secret else None,
             monitoring_interval=config.monitoring.model_server_interval if config.monitoring.enabled else None,
+            metrics_backend=config.metrics_backend,
         ),
         depends_on=platform.gpu_ready + namespace.workload_ready + [pool.pool],
         opts=k8s_opts,
@@ -55,7 +57,7 @@ route = Route(
     "route",
     release,
     depends_on=in_cluster + [gateway.gateway, pool.pool],
-    timeouts={"request": "0s", "backendRequest": "0s"},
+    provider=config.gateway.provider,
     opts=k8s_opts,
 )
 

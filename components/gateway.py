@@ -41,14 +41,17 @@ class GatewayProvider(pulumi.ComponentResource):
         config: GatewayConfig,
         release: Release,
         versions: Versions,
+        class_name: str,
         manages_crds: bool,
         depends_on: list[pulumi.Resource],
         opts: Optional[pulumi.ResourceOptions] = None,
     ):
         super().__init__("llmd:gateway:GatewayProvider", name, None, opts)
-        self.crds = [] if manages_crds or not config.install_crds else self._crds(name, versions)
-        control_plane = self._control_plane(name, config, versions) if config.install_control_plane else []
-        self.class_name = config.provider
+        managed = config.provider == "gke"
+        self.crds = [] if manages_crds or not config.install_crds else self._crds(name, versions, managed)
+        install_control_plane = config.install_control_plane and not managed
+        control_plane = self._control_plane(name, config, versions) if install_control_plane else []
+        self.class_name = class_name
         labels = release.component_labels("inference-gateway")
 
         parameters_ref, parameters = None, []
@@ -88,13 +91,12 @@ class GatewayProvider(pulumi.ComponentResource):
         self.register_outputs({"gatewayName": release.gateway, "className": self.class_name, "address": self.address})
 
     # --- CRDs ------------------------------------------------------------------------------
-    def _crds(self, name: str, versions: Versions) -> list[pulumi.Resource]:
-        return [
-            k8s.yaml.v2.ConfigFile(f"{name}-gateway-api-crds", file=versions.gateway_api_crd_url, opts=child(self)),
-            k8s.yaml.v2.ConfigFile(
-                f"{name}-inference-extension-crds", file=versions.inference_extension_crd_url, opts=child(self)
-            ),
-        ]
+    def _crds(self, name: str, versions: Versions, gke_managed_gateway: bool) -> list[pulumi.Resource]:
+        """The pinned CRD bundles; on GKE the Gateway API CRDs come with the cluster's Gateway API channel."""
+        bundles = [("inference-extension-crds", versions.inference_extension_crd_url)]
+        if not gke_managed_gateway:
+            bundles.insert(0, ("gateway-api-crds", versions.gateway_api_crd_url))
+        return [k8s.yaml.v2.ConfigFile(f"{name}-{bundle}", file=url, opts=child(self)) for bundle, url in bundles]
 
     # --- control planes --------------------------------------------------------------------
     def _control_plane(self, name: str, config: GatewayConfig, versions: Versions) -> list[pulumi.Resource]:

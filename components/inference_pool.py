@@ -109,8 +109,10 @@ class InferencePool(pulumi.ComponentResource):
         self.extras: list[pulumi.Resource] = []
         if config.gateway.provider == "istio":
             self.extras.append(self._istio_destination_rule(name, labels, depends_on))
+        if config.gateway.provider == "gke":
+            self.extras += self._gke_policies(name, labels, depends_on + [self.pool])
         if config.monitoring.enabled:
-            self.extras += self._prometheus_metrics(name, config, labels, depends_on + [account])
+            self.extras += self._metrics(name, config, labels, depends_on + [account])
         self.register_outputs({"poolName": release.pool, "eppService": release.epp})
 
     def _epp_spec(self, config: StackConfig, labels: dict) -> dict:
@@ -192,8 +194,37 @@ class InferencePool(pulumi.ComponentResource):
             opts=child(self, depends_on),
         )
 
-    def _prometheus_metrics(self, name, config: StackConfig, labels, depends_on) -> list[pulumi.Resource]:
-        """Prometheus Operator scrapes the picker's authenticated /metrics with the picker's own token."""
+    def _gke_policies(self, name, labels, depends_on) -> list[pulumi.Resource]:
+        """The GKE load balancer health-checks the pool's pods and allows long generations."""
+        release = self._release
+        target = {"group": INFERENCE_POOL_GROUP, "kind": "InferencePool", "name": release.pool}
+        health = k8s.apiextensions.CustomResource(
+            f"{name}-health-check",
+            api_version="networking.gke.io/v1",
+            kind="HealthCheckPolicy",
+            metadata=meta(release.pool, release.namespace, labels),
+            spec={
+                "targetRef": target,
+                "default": {
+                    "timeoutSec": 2,
+                    "checkIntervalSec": 2,
+                    "config": {"type": "HTTP", "httpHealthCheck": {"requestPath": "/health", "port": POOL_TARGET_PORT}},
+                },
+            },
+            opts=child(self, depends_on),
+        )
+        backend = k8s.apiextensions.CustomResource(
+            f"{name}-backend-policy",
+            api_version="networking.gke.io/v1",
+            kind="GCPBackendPolicy",
+            metadata=meta(release.pool, release.namespace, labels),
+            spec={"targetRef": target, "default": {"timeoutSec": 300, "logging": {"enabled": True}}},
+            opts=child(self, depends_on),
+        )
+        return [health, backend]
+
+    def _metrics(self, name, config: StackConfig, labels, depends_on) -> list[pulumi.Resource]:
+        """The picker's /metrics needs a token; the scraper presents the picker's own (read-only) one."""
         release = self._release
         metrics_auth = k8s.rbac.v1.ClusterRole(
             f"{name}-epp-metrics",
@@ -223,6 +254,10 @@ class InferencePool(pulumi.ComponentResource):
             type="kubernetes.io/service-account-token",
             opts=child(self, depends_on),
         )
+        interval = config.monitoring.scheduler_interval
+        after = depends_on + [token, binding, self.service]
+        if config.metrics_backend == "gmp":
+            return [metrics_auth, binding, token, *self._gmp_monitor(name, interval, labels, after)]
         monitor = k8s.apiextensions.CustomResource(
             f"{name}-epp-monitor",
             api_version="monitoring.coreos.com/v1",
@@ -234,13 +269,54 @@ class InferencePool(pulumi.ComponentResource):
                     {
                         "port": "http-metrics",
                         "path": "/metrics",
-                        "interval": config.monitoring.scheduler_interval,
+                        "interval": interval,
                         "authorization": {"credentials": {"name": release.epp_metrics_token, "key": "token"}},
                     }
                 ],
                 "namespaceSelector": {"matchNames": [release.namespace]},
                 "selector": {"matchLabels": {"app.kubernetes.io/name": release.epp}},
             },
-            opts=child(self, depends_on + [token, binding, self.service]),
+            opts=child(self, after),
         )
         return [metrics_auth, binding, token, monitor]
+
+    def _gmp_monitor(self, name, interval, labels, depends_on) -> list[pulumi.Resource]:
+        """Google Managed Prometheus: its collector (gmp-system/collector) may read only the token Secret."""
+        release = self._release
+        reader = f"{release.epp}-metrics-token-reader"
+        role = k8s.rbac.v1.Role(
+            f"{name}-gmp-token-reader",
+            metadata=meta(reader, release.namespace, labels),
+            rules=[{"apiGroups": [""], "resources": ["secrets"], "resourceNames": [release.epp_metrics_token], "verbs": ["get", "list", "watch"]}],
+            opts=child(self, depends_on),
+        )
+        binding = k8s.rbac.v1.RoleBinding(
+            f"{name}-gmp-token-reader",
+            metadata=meta(reader, release.namespace, labels),
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": reader},
+            subjects=[{"kind": "ServiceAccount", "name": "collector", "namespace": "gmp-system"}],
+            opts=child(self, depends_on + [role]),
+        )
+        monitoring = k8s.apiextensions.CustomResource(
+            f"{name}-epp-monitor",
+            api_version="monitoring.googleapis.com/v1",
+            kind="PodMonitoring",
+            metadata=meta(f"{release.epp}-monitor", release.namespace, labels),
+            spec={
+                "selector": {"matchLabels": release.epp_selector},
+                "endpoints": [
+                    {
+                        "port": "metrics",
+                        "scheme": "http",
+                        "path": "/metrics",
+                        "interval": interval,
+                        "authorization": {
+                            "type": "Bearer",
+                            "credentials": {"secret": {"name": release.epp_metrics_token, "key": "token"}},
+                        },
+                    }
+                ],
+            },
+            opts=child(self, depends_on + [binding]),
+        )
+        return [role, binding, monitoring]

@@ -33,7 +33,8 @@ class ModelServerArgs:
     wiring: PodWiring
     versions: Versions
     hf_secret: Optional[str]  # Secret name holding HF_TOKEN, or None
-    monitoring_interval: Optional[str]  # PodMonitor interval, or None for no PodMonitor
+    monitoring_interval: Optional[str]  # scrape interval, or None for no monitor
+    metrics_backend: str = "prometheus-operator"  # or "gmp" (Google Managed Prometheus)
     sidecar_log_level: str = "error"
 
 
@@ -80,15 +81,18 @@ class ModelServer(pulumi.ComponentResource):
 
     def _pod_monitor(self, name, args: ModelServerArgs, labels, depends_on):
         release = args.release
+        endpoint = {"port": "vllm", "path": "/metrics", "interval": args.monitoring_interval}
+        selector = {"matchLabels": release.role_selector(args.role)}
+        if args.metrics_backend == "gmp":
+            api, kind, spec = "monitoring.googleapis.com/v1", "PodMonitoring", {"selector": selector, "endpoints": [endpoint]}
+        else:
+            api, kind, spec = "monitoring.coreos.com/v1", "PodMonitor", {"selector": selector, "podMetricsEndpoints": [endpoint]}
         return k8s.apiextensions.CustomResource(
             f"{name}-podmonitor",
-            api_version="monitoring.coreos.com/v1",
-            kind="PodMonitor",
+            api_version=api,
+            kind=kind,
             metadata=meta(f"{release.deployment(args.role)}-podmonitor", release.namespace, labels),
-            spec={
-                "selector": {"matchLabels": release.role_selector(args.role)},
-                "podMetricsEndpoints": [{"port": "vllm", "path": "/metrics", "interval": args.monitoring_interval}],
-            },
+            spec=spec,
             opts=child(self, depends_on),
         )
 

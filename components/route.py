@@ -17,26 +17,19 @@ class Route(pulumi.ComponentResource):
         self,
         name: str,
         release: Release,
+        provider: str,
         depends_on: list[pulumi.Resource],
-        # Long generations stream for minutes: no gateway timeout (0s) unless the provider needs one.
-        timeouts: Optional[dict[str, str]] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
     ):
         super().__init__("llmd:serving:Route", name, None, opts)
-        rule: dict = {
-            "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
-            "backendRefs": [
-                {
-                    "group": INFERENCE_POOL_GROUP,
-                    "kind": "InferencePool",
-                    "name": release.pool,
-                    "port": POOL_TARGET_PORT,
-                    "weight": 1,
-                }
-            ],
-        }
-        if timeouts:
-            rule["timeouts"] = dict(timeouts)
+        backend = {"group": INFERENCE_POOL_GROUP, "kind": "InferencePool", "name": release.pool, "weight": 1}
+        rule: dict = {"matches": [{"path": {"type": "PathPrefix", "value": "/"}}], "backendRefs": [backend]}
+        # The GKE load balancer takes the port from the pool and its timeout from the pool's
+        # GCPBackendPolicy; the in-cluster proxies get both here.
+        if provider != "gke":
+            backend["port"] = POOL_TARGET_PORT
+            # Generations stream for minutes: no gateway timeout (0s disables it).
+            rule["timeouts"] = {"request": "0s", "backendRequest": "0s"}
         self.route = k8s.apiextensions.CustomResource(
             name,
             api_version=GATEWAY_API,

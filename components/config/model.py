@@ -113,7 +113,10 @@ class ProxyResources(Strict):
 
 
 class GatewayConfig(Strict):
-    provider: Literal["istio", "kgateway"] = "istio"
+    # istio / kgateway: control plane installed from its Helm chart; gke: the managed GKE Gateway.
+    provider: Literal["istio", "kgateway", "gke"] = "istio"
+    # GKE Gateway class: regional external (the guide's) or regional internal.
+    gke_class: Literal["gke-l7-regional-external-managed", "gke-l7-rilb"] = "gke-l7-regional-external-managed"
     # Turn off on a cluster where another stack or an admin already installed these.
     install_crds: bool = True
     install_control_plane: bool = True
@@ -162,6 +165,15 @@ class StackConfig(Strict):
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     versions: Versions = Field(default_factory=Versions)
+
+    @property
+    def metrics_backend(self) -> Literal["prometheus-operator", "gmp"]:
+        """GKE clusters scrape with Google Managed Prometheus; others with the Prometheus Operator."""
+        return "gmp" if self.platform.kind == "gke" else "prometheus-operator"
+
+    @property
+    def gateway_class(self) -> str:
+        return self.gateway.gke_class if self.gateway.provider == "gke" else self.gateway.provider
 
     @model_validator(mode="before")
     @classmethod

@@ -23,6 +23,7 @@ def check(config: StackConfig, hf_token: SecretInput) -> list[Problem]:
         problems += _fits_node(role_name, role, config.platform.gpus_per_node)
         problems += _managed_inputs(role_name, role)
     problems += _hf_token(config, hf_token)
+    problems += _gateway_fits_platform(config)
     if config.platform.kind == "gke":
         from components.config.gke import check_gke  # noqa: PLC0415
 
@@ -92,6 +93,18 @@ def _hf_token(config: StackConfig, token: SecretInput) -> list[Problem]:
                 "hfToken",
                 f"is required because model.requiresToken is true for {config.model.name}. "
                 "Set it with `pulumi config set --secret hfToken <token>`.",
+            )
+        ]
+    return []
+
+
+def _gateway_fits_platform(config: StackConfig) -> list[Problem]:
+    if config.gateway.provider == "gke" and config.platform.kind != "gke":
+        return [
+            Problem(
+                "gateway.provider",
+                "is gke, which needs the managed GKE Gateway (platform.kind: gke). On an existing cluster "
+                "use istio or kgateway.",
             )
         ]
     return []
