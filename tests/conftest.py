@@ -1,0 +1,32 @@
+"""Shared fixtures: the real program run offline under Pulumi mocks, and the schema validator."""
+
+import functools
+
+import pytest
+
+from k8s_schema import SchemaValidator, crd_dir_from_env
+from tools.mock_runtime import ProgramRun, run_program, stack_config
+
+HF_TOKEN = "hf_TESTTOKEN_do_not_leak_123"
+NO_SCHEMA_PUBLISHED = frozenset({("gateway.kgateway.dev/v1alpha1", "GatewayParameters")})
+
+
+@functools.lru_cache(maxsize=None)
+def _validator() -> SchemaValidator:
+    return SchemaValidator(crd_dir_from_env(), no_schema_allowed=NO_SCHEMA_PUBLISHED)
+
+
+@pytest.fixture(scope="session")
+def validator() -> SchemaValidator:
+    return _validator()
+
+
+def run_stack(stack: str, overrides: dict | None = None, token: str | None = HF_TOKEN, **kwargs) -> ProgramRun:
+    secrets = {"hfToken": token} if token is not None else None
+    return run_program(stack, stack_config(stack, overrides), secrets, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def ib() -> ProgramRun:
+    """The ib stack exactly as Pulumi.ib.yaml describes it, with an HF token set as a secret."""
+    return run_stack("ib")
