@@ -3,9 +3,11 @@
 import pulumi
 
 from components import outputs
+from components.benchmark import Benchmark
 from components.config.load import load
 from components.gateway import GatewayProvider
 from components.inference_pool import InferencePool
+from components.model_cache import ModelCache
 from components.model_server import ModelServer, ModelServerArgs
 from components.names import ROLES, Release
 from components.platform.select import build_platform
@@ -32,6 +34,8 @@ gateway = GatewayProvider(
     opts=k8s_opts,
 )
 pool = InferencePool("pool", config, release, crds=gateway.crds, depends_on=in_cluster, opts=k8s_opts)
+hf_secret = release.hf_secret if namespace.hf_secret else None
+cache = ModelCache("model-cache", config, release, hf_secret, depends_on=in_cluster + namespace.workload_ready, opts=k8s_opts)
 
 servers = {
     role: ModelServer(
@@ -42,12 +46,13 @@ servers = {
             model=config.model,
             release=release,
             wiring=platform.wiring,
+            cache=cache.wiring,
             versions=config.versions,
-            hf_secret=release.hf_secret if namespace.hf_secret else None,
+            hf_secret=hf_secret,
             monitoring_interval=config.monitoring.model_server_interval if config.monitoring.enabled else None,
             metrics_backend=config.metrics_backend,
         ),
-        depends_on=platform.gpu_ready + namespace.workload_ready + [pool.pool],
+        depends_on=platform.gpu_ready + namespace.workload_ready + cache.wiring.ready + [pool.pool],
         opts=k8s_opts,
     )
     for role in ROLES
@@ -60,5 +65,17 @@ route = Route(
     provider=config.gateway.provider,
     opts=k8s_opts,
 )
+
+if config.benchmark.enabled:
+    benchmark = Benchmark(
+        "benchmark",
+        config,
+        release,
+        gateway.url,
+        hf_secret,
+        depends_on=[route.route, *(server.deployment for server in servers.values())],
+        opts=k8s_opts,
+    )
+    pulumi.export("benchmark", benchmark.commands)
 
 outputs.export(config, release, gateway.address)

@@ -88,6 +88,10 @@ class GatewayProvider(pulumi.ComponentResource):
             opts=child(self, depends_on=depends_on + self.crds + control_plane + parameters),
         )
         self.address = self.gateway.status.apply(_first_address)
+        fallback = _service_host(config.provider, release)
+        port = config.listener_port
+        # Where in-cluster clients (verification, benchmark) reach the Gateway.
+        self.url = self.address.apply(lambda address: f"http://{address or fallback}:{port}")
         self.register_outputs({"gatewayName": release.gateway, "className": self.class_name, "address": self.address})
 
     # --- CRDs ------------------------------------------------------------------------------
@@ -215,6 +219,12 @@ class GatewayProvider(pulumi.ComponentResource):
             },
             opts=child(self, depends_on=depends_on),
         )
+
+
+def _service_host(provider: str, release: Release) -> str:
+    """The data-plane Service the controller creates for the Gateway, used until status has an address."""
+    service = {"istio": f"{release.gateway}-istio", "kgateway": release.gateway}.get(provider)
+    return f"{service}.{release.namespace}.svc.cluster.local" if service else "gateway-address-pending"
 
 
 def _envoy_level(level: str) -> str:

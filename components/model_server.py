@@ -10,18 +10,13 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import vllm
+from components import cold_start, vllm
 from components.config.model import ModelConfig, RoleConfig
 from components.kube import child, env_list, meta, resources
+from components.model_cache import IMAGE_USER, CacheWiring
 from components.names import HF_TOKEN_KEY, NIXL_SIDE_CHANNEL_PORT, POOL_TARGET_PORT, Release, RoleName
 from components.platform.wiring import PodWiring
 from components.versions import Versions
-
-# vLLM must answer /v1/models within this budget after start (weights download + load + compile).
-STARTUP_PERIOD_SECONDS = 30
-STARTUP_FAILURE_THRESHOLD = 60
-STARTUP_INITIAL_DELAY_SECONDS = 15
-IMAGE_PULL_ALLOWANCE_SECONDS = 20 * 60
 
 
 @dataclass(frozen=True)
@@ -31,15 +26,12 @@ class ModelServerArgs:
     model: ModelConfig
     release: Release
     wiring: PodWiring
+    cache: CacheWiring
     versions: Versions
     hf_secret: Optional[str]  # Secret name holding HF_TOKEN, or None
     monitoring_interval: Optional[str]  # scrape interval, or None for no monitor
     metrics_backend: str = "prometheus-operator"  # or "gmp" (Google Managed Prometheus)
     sidecar_log_level: str = "error"
-
-
-def startup_budget_seconds() -> int:
-    return STARTUP_INITIAL_DELAY_SECONDS + STARTUP_PERIOD_SECONDS * STARTUP_FAILURE_THRESHOLD
 
 
 class ModelServer(pulumi.ComponentResource):
@@ -53,12 +45,12 @@ class ModelServer(pulumi.ComponentResource):
 
         account = k8s.core.v1.ServiceAccount(
             name,
-            metadata=meta(deployment_name, release.namespace, labels),
+            metadata=meta(deployment_name, release.namespace, labels, args.cache.service_account_annotations),
             automount_service_account_token=False,
             opts=child(self, depends_on),
         )
-        # Pods wait minutes for GPUs and weights; Pulumi waits as long as the startup probe allows.
-        wait = f"{(startup_budget_seconds() + IMAGE_PULL_ALLOWANCE_SECONDS) // 60}m"
+        # Pulumi waits as long as the startup probe allows for this model size and load path.
+        wait = cold_start.rollout_wait(args.model.size_gb, args.cache.load_path)
         self.deployment = k8s.apps.v1.Deployment(
             name,
             metadata=meta(deployment_name, release.namespace, labels),
@@ -68,7 +60,7 @@ class ModelServer(pulumi.ComponentResource):
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}},
                 "selector": {"matchLabels": release.role_selector(role)},
                 "template": {
-                    "metadata": {"labels": release.role_labels(role), **_annotations(args.wiring)},
+                    "metadata": {"labels": release.role_labels(role), **_annotations(args)},
                     "spec": pod_spec(args, deployment_name),
                 },
             },
@@ -97,14 +89,17 @@ class ModelServer(pulumi.ComponentResource):
         )
 
 
-def _annotations(wiring: PodWiring) -> dict:
-    return {"annotations": dict(wiring.annotations)} if wiring.annotations else {}
+def _annotations(args: ModelServerArgs) -> dict:
+    annotations = {**args.wiring.annotations, **args.cache.pod_annotations}
+    return {"annotations": annotations} if annotations else {}
 
 
 def pod_spec(args: ModelServerArgs, service_account: str) -> dict:
     release, role, wiring = args.release, args.role, args.wiring
     spec: dict = {
         "serviceAccountName": service_account,
+        # Shared caches are group-readable for the image's user.
+        "securityContext": {"fsGroup": IMAGE_USER},
         "automountServiceAccountToken": False,
         "terminationGracePeriodSeconds": 60,
         "containers": [vllm_container(args)],
@@ -140,8 +135,8 @@ def vllm_container(args: ModelServerArgs) -> dict:
     res = resources(spec.cpu, spec.memory)
     res["requests"].update(accelerators)
     res["limits"] = {"cpu": spec.cpu, "memory": spec.memory, **accelerators}
-    env = vllm.nixl_env() + [{"name": "HF_HOME", "value": vllm.MODEL_CACHE_DIR}]
-    if args.hf_secret:
+    env = vllm.nixl_env() + env_list(args.cache.env)
+    if args.hf_secret and args.cache.needs_hf_token:
         env.append({"name": HF_TOKEN_KEY, "valueFrom": {"secretKeyRef": {"name": args.hf_secret, "key": HF_TOKEN_KEY}}})
     env += env_list({**wiring.env, **spec.env})
     container = {
@@ -149,7 +144,7 @@ def vllm_container(args: ModelServerArgs) -> dict:
         "image": args.versions.vllm_image,
         "imagePullPolicy": "IfNotPresent",
         "command": vllm.serve_command(wiring.prelude),
-        "args": vllm.serve_args(args.model, spec, port),
+        "args": vllm.serve_args(args.cache.model_ref, args.model, spec, port),
         "env": env,
         "ports": [
             {"containerPort": port, "name": "vllm", "protocol": "TCP"},
@@ -158,10 +153,10 @@ def vllm_container(args: ModelServerArgs) -> dict:
         "resources": res,
         "startupProbe": {
             "httpGet": {"path": "/v1/models", "port": "vllm"},
-            "initialDelaySeconds": STARTUP_INITIAL_DELAY_SECONDS,
-            "periodSeconds": STARTUP_PERIOD_SECONDS,
+            "initialDelaySeconds": 15,
+            "periodSeconds": cold_start.PROBE_PERIOD_SECONDS,
             "timeoutSeconds": 5,
-            "failureThreshold": STARTUP_FAILURE_THRESHOLD,
+            "failureThreshold": cold_start.startup_failure_threshold(args.model.size_gb, args.cache.load_path),
         },
         "livenessProbe": {
             "httpGet": {"path": "/health", "port": "vllm"},
@@ -177,7 +172,7 @@ def vllm_container(args: ModelServerArgs) -> dict:
         },
         "volumeMounts": [
             {"name": "shm", "mountPath": "/dev/shm"},
-            {"name": "model-cache", "mountPath": vllm.MODEL_CACHE_DIR},
+            *args.cache.mounts,
             {"name": "metrics-volume", "mountPath": "/.config"},
             {"name": "torch-compile-cache", "mountPath": "/.cache"},
             *wiring.volume_mounts,
@@ -214,7 +209,7 @@ def routing_sidecar(args: ModelServerArgs) -> dict:
 def _volumes(args: ModelServerArgs) -> list[dict]:
     return [
         {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": args.spec.shm_size}},
-        {"name": "model-cache", "emptyDir": {"sizeLimit": args.model.cache_size}},
+        *args.cache.volumes,
         {"name": "metrics-volume", "emptyDir": {}},
         {"name": "torch-compile-cache", "emptyDir": {}},
         *args.wiring.volumes,

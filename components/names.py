@@ -74,6 +74,18 @@ class Release:
         return f"{self.model_service}-{role}"
 
     @property
+    def model_cache(self) -> str:
+        return f"{self.model_service}-model-cache"
+
+    @property
+    def compile_cache(self) -> str:
+        return f"{self.model_service}-compile-cache"
+
+    @property
+    def model_fill(self) -> str:
+        return f"{self.model_service}-model-fill"
+
+    @property
     def route(self) -> str:
         return f"llm-d-{self.suffix}-disaggregation"
 

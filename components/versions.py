@@ -21,12 +21,22 @@ class Versions(BaseModel):
     inference_extension_crds: str = "v1.3.0"
     istio_chart: str = "1.28.1"
     kgateway_chart: str = "v2.1.1"
+    inference_perf_image: str = "quay.io/inference-perf/inference-perf:v0.4.0"
+    verifier_image: str = "python:3.12-slim"
     gib_installer_image: str = "us-docker.pkg.dev/gce-ai-infra/gpudirect-gib/nccl-plugin-gib:v1.1.1"
     pause_image: str = (
         "gke.gcr.io/pause:3.8@sha256:880e63f94b145e46f1b1082bb71b85e21f16b99b180b9996407d61240ceb9830"
     )
 
-    @field_validator("vllm_image", "scheduler_image", "routing_sidecar_image", "gib_installer_image", "pause_image")
+    @field_validator(
+        "vllm_image",
+        "scheduler_image",
+        "routing_sidecar_image",
+        "inference_perf_image",
+        "verifier_image",
+        "gib_installer_image",
+        "pause_image",
+    )
     @classmethod
     def _pinned(cls, image: str) -> str:
         return require_pinned_image(image)

@@ -9,8 +9,6 @@ import json
 from components.config.model import ModelConfig, RoleConfig
 from components.names import NIXL_SIDE_CHANNEL_PORT
 
-MODEL_CACHE_DIR = "/model-cache"
-
 MANAGED_FLAGS = (
     "--port",
     "--served-model-name",
@@ -27,16 +25,18 @@ MANAGED_ENV = (
     "VLLM_NIXL_SIDE_CHANNEL_PORT",
     "HF_HOME",
     "HF_TOKEN",
+    "HF_HUB_OFFLINE",
+    "VLLM_CACHE_ROOT",
 )
 
 # NIXL moves KV blocks from prefill to decode; both sides run the same connector.
 KV_TRANSFER_CONFIG = json.dumps({"kv_connector": "NixlConnector", "kv_role": "kv_both"}, separators=(",", ":"))
 
 
-def serve_args(model: ModelConfig, role: RoleConfig, port: int) -> list[str]:
-    """Arguments after `vllm serve`."""
+def serve_args(model_ref: str, model: ModelConfig, role: RoleConfig, port: int) -> list[str]:
+    """Arguments after `vllm serve`; `model_ref` is the hub id or the local path of the weights."""
     args = [
-        model.name,
+        model_ref,
         "--port", str(port),
         "--served-model-name", model.served,
         "--tensor-parallel-size", str(role.tensor_parallel),

@@ -26,6 +26,7 @@ def test_components_are_the_documented_tree(ib):
         "llmd:core:ReleaseNamespace",
         "llmd:gateway:GatewayProvider",
         "llmd:serving:InferencePool",
+        "llmd:serving:ModelCache",
         "llmd:serving:ModelServer",
         "llmd:serving:Route",
     }
@@ -148,7 +149,8 @@ def test_prefill_is_the_guides_four_tp1_pods(ib):
     assert vllm["image"] == "ghcr.io/llm-d/llm-d-cuda:v0.5.0"
     assert vllm["command"] == ["vllm", "serve"]
     args = vllm["args"]
-    assert args[0] == GUIDE_MODEL
+    assert args[0] == f"/model-cache/models/{GUIDE_MODEL}"  # the shared cache, filled once
+    assert arg_after(args, "--served-model-name") == GUIDE_MODEL
     assert arg_after(args, "--tensor-parallel-size") == "1"
     assert arg_after(args, "--block-size") == "128"
     assert arg_after(args, "--max-model-len") == "32000"
@@ -215,7 +217,7 @@ def test_older_guide_model_is_one_documented_change():
     run = run_stack("ib", {"model": {"name": older}})
     for role, tp in (("prefill", "1"), ("decode", "4")):
         vllm = container(run.one("Deployment", f"ms-pd-llm-d-modelservice-{role}"), "vllm")
-        assert vllm["args"][0] == older
+        assert vllm["args"][0].endswith(older)
         assert arg_after(vllm["args"], "--served-model-name") == older
         assert arg_after(vllm["args"], "--tensor-parallel-size") == tp
     labels = run.one("Deployment", "ms-pd-llm-d-modelservice-prefill").inputs["spec"]["template"]["metadata"]["labels"]

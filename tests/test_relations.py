@@ -8,6 +8,7 @@ from tools.mock_runtime import ProgramRun
 VARIANTS = {
     "guide": {},
     "second release in the namespace": {"releaseSuffix": "pd-2", "createNamespace": False},
+    "per-pod download, as upstream": {"modelCache": {"mode": "download"}},
     "kgateway, 2P2D at TP2/TP4 with DP2 decode": {
         "gateway": {"provider": "kgateway"},
         "prefill": {"replicas": 2, "tensorParallel": 2},
@@ -116,15 +117,21 @@ def test_gpus_and_rdma_per_pod(run):
 def test_hf_token_reaches_containers_only_through_secret_key_ref(run):
     secret = run.one("Secret", next(s.object_name for s in run.kube("Secret") if s.object_name.startswith("llm-d-hf-token")))
     assert "stringData" in secret.secret_inputs
-    for deployment in model_servers(run).values():
-        env = {e["name"]: e for e in containers(deployment.inputs["spec"]["template"])[-1]["env"]}
-        assert env["HF_TOKEN"] == {
-            "name": "HF_TOKEN",
-            "valueFrom": {"secretKeyRef": {"name": secret.object_name, "key": "HF_TOKEN"}},
-        }
-        assert secret.urn in deployment.dependencies or any(
-            secret.urn in r.dependencies for r in run.ancestors(deployment)
-        )
+    downloaders = []
+    for workload in run.kube("Deployment") + run.kube("Job"):
+        for c in containers(workload.inputs["spec"]["template"]):
+            env = {e["name"]: e for e in c.get("env", [])}
+            if "HF_TOKEN" not in env:
+                continue
+            downloaders.append(workload.object_name)
+            assert env["HF_TOKEN"] == {
+                "name": "HF_TOKEN",
+                "valueFrom": {"secretKeyRef": {"name": secret.object_name, "key": "HF_TOKEN"}},
+            }
+            assert secret.urn in workload.dependencies or any(secret.urn in r.dependencies for r in run.ancestors(workload))
+    # Exactly the workloads that pull from the hub hold the token: the fill Job, or every server in download mode.
+    expected = {j.object_name for j in run.kube("Job")} or set(model_servers(run))
+    assert set(downloaders) == expected
     leaks = [r.urn for r in run.registrations if HF_TOKEN in repr(r.inputs) and r.urn != secret.urn]
     assert leaks == []
     assert HF_TOKEN not in repr(run.outputs)

@@ -6,7 +6,8 @@ from conftest import run_stack
 
 VARIANTS = {
     "ib as written": {},
-    "kgateway": {"gateway": {"provider": "kgateway"}},
+    "kgateway, benchmark on": {"gateway": {"provider": "kgateway"}, "benchmark": {"enabled": True}},
+    "per-pod download": {"modelCache": {"mode": "download"}},
     "monitoring off, no token": {"monitoring": {"enabled": False}},
     "selective P/D, second release": {"scheduler": {"selectivePdThreshold": 512}, "releaseSuffix": "canary"},
     "tolerations and node selector": {

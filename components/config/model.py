@@ -82,14 +82,58 @@ class ModelConfig(Strict):
     max_model_len: int = Field(default=32000, ge=256)
     block_size: Literal[16, 32, 64, 128] = 128
     requires_token: bool = False
-    # Size limit of the per-pod download volume; must hold the weights.
-    cache_size: Quantity = "250Gi"
     # Bytes of weights fetched from the hub per download (gpt-oss-120b: about 65 GB).
     size_gb: float = Field(default=65.0, gt=0)
 
     @property
     def served(self) -> str:
         return self.served_name or self.name
+
+
+class ModelCacheConfig(Strict):
+    """Where weights come from when a pod starts."""
+
+    # shared: filled once per cluster by a Job (PVC on an existing cluster, GCS on GKE), read-only
+    #   in every pod, so restarts and scale-ups pull nothing from the hub;
+    # download: each pod downloads into its own emptyDir, as the upstream guide does.
+    mode: Literal["shared", "download"] = "shared"
+    # Capacity: the PVC size, or the emptyDir limit in download mode. Must hold the weights.
+    size: Quantity = "250Gi"
+    # Existing cluster, shared mode: a ReadWriteMany storage class (default: the cluster's default).
+    storage_class: Optional[str] = None
+    # GKE: bucket for the weights (default: derived from project and release, globally unique).
+    bucket: Optional[Annotated[str, StringConstraints(pattern=r"^[a-z0-9][-a-z0-9_.]{1,61}[a-z0-9]$")]] = None
+    # Keep vLLM's torch.compile cache across restarts (shared, per release).
+    persistent_compile_cache: bool = True
+
+
+class BenchmarkStage(Strict):
+    concurrency: int = Field(ge=1, le=10000)
+    requests: int = Field(ge=1)
+
+
+def guide_stages() -> list[BenchmarkStage]:
+    return [BenchmarkStage(concurrency=c, requests=n) for c, n in ((50, 500), (100, 1000), (200, 2000), (300, 3000), (400, 4000))]
+
+
+class BenchmarkConfig(Strict):
+    """The guide's inference-perf `sanity_random` run through the Gateway, results on a PVC."""
+
+    enabled: bool = False
+    stages: list[BenchmarkStage] = Field(default_factory=guide_stages, min_length=1)
+    input_tokens: int = Field(default=1000, ge=1)
+    output_tokens: int = Field(default=1000, ge=1)
+    num_workers: int = Field(default=45, ge=1)
+    worker_max_concurrency: int = Field(default=10, ge=1)
+    results_size: Quantity = "20Gi"
+    storage_class: Optional[str] = None
+
+
+class VerificationConfig(Strict):
+    """A Job that `pulumi up` waits for: one request through the Gateway, proven disaggregated."""
+
+    enabled: bool = True
+    timeout_seconds: int = Field(default=600, ge=30)
 
 
 class SchedulerConfig(Strict):
@@ -160,10 +204,13 @@ class StackConfig(Strict):
     release_suffix: Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=20)] = "pd"
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
+    model_cache: ModelCacheConfig = Field(default_factory=ModelCacheConfig)
     prefill: RoleConfig = Field(default_factory=default_prefill)
     decode: RoleConfig = Field(default_factory=default_decode)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    verification: VerificationConfig = Field(default_factory=VerificationConfig)
+    benchmark: BenchmarkConfig = Field(default_factory=BenchmarkConfig)
     versions: Versions = Field(default_factory=Versions)
 
     @property

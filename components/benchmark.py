@@ -1,0 +1,144 @@
+"""The guide's benchmark: inference-perf's `sanity_random` workload through the Gateway, results on a PVC.
+
+Off by default. `pulumi up` does not wait for it (a full run takes tens of minutes); the stack
+outputs say how to follow it and how to turn its results into the report (`make bench-report`).
+"""
+
+import json
+from typing import Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+import yaml
+
+from components.config.model import StackConfig
+from components.kube import child, meta, resources
+from components.names import HF_TOKEN_KEY, Release
+
+RESULTS_DIR = "/results"
+CONFIG_DIR = "/etc/inference-perf"
+
+
+def inference_perf_config(config: StackConfig, base_url: str) -> dict:
+    bench, model = config.benchmark, config.model.served
+
+    def fixed(tokens: int) -> dict:
+        return {"min": tokens, "max": tokens, "mean": tokens, "std": 0}
+
+    return {
+        "load": {
+            "type": "concurrent",
+            "stages": [{"num_requests": s.requests, "concurrency_level": s.concurrency} for s in bench.stages],
+            "num_workers": bench.num_workers,
+            "worker_max_concurrency": bench.worker_max_concurrency,
+        },
+        "api": {"type": "completion", "streaming": True},
+        "server": {"type": "vllm", "model_name": model, "base_url": base_url, "ignore_eos": True},
+        "tokenizer": {"pretrained_model_name_or_path": config.model.name},
+        "data": {"type": "random", "input_distribution": fixed(bench.input_tokens), "output_distribution": fixed(bench.output_tokens)},
+        "report": {"request_lifecycle": {"summary": True, "per_stage": True, "per_request": True}},
+        "storage": {"local_storage": {"path": RESULTS_DIR}},
+    }
+
+
+class Benchmark(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        config: StackConfig,
+        release: Release,
+        gateway_url: pulumi.Output[str],
+        hf_secret: Optional[str],
+        depends_on: list[pulumi.Resource],
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ):
+        super().__init__("llmd:serving:Benchmark", name, None, opts)
+        bench_name = f"{release.model_service}-bench"
+        labels = release.component_labels("benchmark")
+        claim_spec: dict = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": config.benchmark.results_size}}}
+        if config.benchmark.storage_class:
+            claim_spec["storageClassName"] = config.benchmark.storage_class
+        claim = k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-results",
+            metadata=meta(f"{bench_name}-results", release.namespace, labels, {"pulumi.com/skipAwait": "true"}),
+            spec=claim_spec,
+            opts=child(self, depends_on),
+        )
+        workload = k8s.core.v1.ConfigMap(
+            f"{name}-config",
+            metadata=meta(bench_name, release.namespace, labels),
+            data={"config.yml": gateway_url.apply(lambda url: yaml.safe_dump(inference_perf_config(config, url), sort_keys=False))},
+            opts=child(self, depends_on),
+        )
+        env = [{"name": "HF_HOME", "value": "/tmp/hf"}]
+        if hf_secret:
+            env.append({"name": HF_TOKEN_KEY, "valueFrom": {"secretKeyRef": {"name": hf_secret, "key": HF_TOKEN_KEY}}})
+        self.job = k8s.batch.v1.Job(
+            name,
+            metadata=meta(bench_name, release.namespace, labels, {"pulumi.com/skipAwait": "true"}),
+            spec={
+                "backoffLimit": 0,
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "containers": [
+                            {
+                                "name": "inference-perf",
+                                "image": config.versions.inference_perf_image,
+                                "imagePullPolicy": "IfNotPresent",
+                                "command": ["inference-perf"],
+                                "args": ["--config_file", f"{CONFIG_DIR}/config.yml"],
+                                "env": env,
+                                "resources": resources("8", "16Gi"),
+                                "securityContext": {"allowPrivilegeEscalation": False},
+                                "volumeMounts": [
+                                    {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+                                    {"name": "results", "mountPath": RESULTS_DIR},
+                                    {"name": "tmp", "mountPath": "/tmp"},
+                                ],
+                            }
+                        ],
+                        "volumes": [
+                            {"name": "config", "configMap": {"name": bench_name}},
+                            {"name": "results", "persistentVolumeClaim": {"claimName": f"{bench_name}-results"}},
+                            {"name": "tmp", "emptyDir": {}},
+                        ],
+                    },
+                },
+            },
+            opts=child(self, depends_on + [claim, workload], delete_before_replace=True),
+        )
+        self.commands = result_commands(release.namespace, bench_name)
+        self.register_outputs(self.commands)
+
+
+def result_commands(namespace: str, bench_name: str) -> dict[str, str]:
+    """How to follow the run, copy its results off the PVC once it has finished, and report them."""
+    reader = f"{bench_name}-reader"
+    overrides = json.dumps(
+        {
+            "spec": {
+                "volumes": [{"name": "results", "persistentVolumeClaim": {"claimName": f"{bench_name}-results"}}],
+                "containers": [
+                    {
+                        "name": "reader",
+                        "image": "busybox:1.36",
+                        "command": ["sleep", "3600"],
+                        "volumeMounts": [{"name": "results", "mountPath": RESULTS_DIR}],
+                    }
+                ],
+            }
+        },
+        separators=(",", ":"),
+    )
+    kubectl = f"kubectl -n {namespace}"
+    return {
+        "follow": f"{kubectl} logs -f job/{bench_name}",
+        "fetch": (
+            f"{kubectl} run {reader} --image=busybox:1.36 --restart=Never --overrides='{overrides}' && "
+            f"{kubectl} wait --for=condition=Ready pod/{reader} && "
+            f"{kubectl} cp {reader}:{RESULTS_DIR} ./bench-results && {kubectl} delete pod {reader}"
+        ),
+        "report": "make bench-report RESULTS=./bench-results",
+    }

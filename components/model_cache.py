@@ -1,0 +1,217 @@
+"""Where model weights come from: one shared cache filled once per cluster, or a download per pod.
+
+Shared mode pulls from the Hugging Face hub exactly once (a fill Job); every model-server pod
+mounts the filled cache read-only, so a restart or a scale-up pulls nothing from the hub.
+- existing cluster: a ReadWriteMany PVC;
+- GKE: a regional Cloud Storage bucket mounted with the Cloud Storage FUSE CSI driver (file cache
+  plus parallel downloads), reached through Workload Identity (write for the filler, read for the
+  servers).
+Download mode reproduces the upstream guide: an emptyDir per pod, filled by vLLM itself.
+"""
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import cold_start
+from components.config.model import StackConfig
+from components.kube import child, meta, resources
+from components.names import HF_TOKEN_KEY, Release
+
+MODEL_CACHE_DIR = "/model-cache"
+COMPILE_CACHE_DIR = "/compile-cache"
+COMPLETE_MARKER = ".complete"
+# The llm-d CUDA image runs as this user; volumes are group-writable/readable for it.
+IMAGE_USER = 2000
+
+
+@dataclass(frozen=True)
+class CacheWiring:
+    """What a model-server pod needs to read its weights."""
+
+    model_ref: str  # what `vllm serve` loads: a hub id (download) or a local path (shared)
+    load_path: cold_start.LoadPath
+    volumes: list[dict]
+    mounts: list[dict]
+    env: dict[str, str]
+    needs_hf_token: bool
+    pod_annotations: dict[str, str] = field(default_factory=dict)
+    service_account_annotations: dict[str, str] = field(default_factory=dict)
+    ready: list[pulumi.Resource] = field(default_factory=list)  # the fill Job
+    hub_pulls_per_pod_start: int = 0
+
+
+def model_dir(model: str) -> str:
+    return f"{MODEL_CACHE_DIR}/models/{model}"
+
+
+class ModelCache(pulumi.ComponentResource):
+    wiring: CacheWiring
+
+    def __init__(
+        self,
+        name: str,
+        config: StackConfig,
+        release: Release,
+        hf_secret: Optional[str],
+        depends_on: list[pulumi.Resource],
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ):
+        super().__init__("llmd:serving:ModelCache", name, None, opts)
+        self._config, self._release, self._depends_on = config, release, depends_on
+        cache = config.model_cache
+        if cache.mode == "download":
+            self.wiring = self._download()
+        elif config.platform.kind == "gke":
+            from components.model_cache_gcs import GcsCache  # noqa: PLC0415 - pulls in pulumi_gcp
+
+            self.wiring = GcsCache(self, name, config, release, hf_secret, depends_on).wiring
+        else:
+            self.wiring = self._pvc(name, hf_secret)
+        self.register_outputs({"mode": cache.mode, "loadPath": self.wiring.load_path})
+
+    def _download(self) -> CacheWiring:
+        return CacheWiring(
+            model_ref=self._config.model.name,
+            load_path="hub",
+            volumes=[
+                {"name": "model-cache", "emptyDir": {"sizeLimit": self._config.model_cache.size}},
+                {"name": "compile-cache", "emptyDir": {}},
+            ],
+            mounts=_mounts(read_only_models=False),
+            env={"HF_HOME": MODEL_CACHE_DIR, "VLLM_CACHE_ROOT": COMPILE_CACHE_DIR},
+            needs_hf_token=True,
+            hub_pulls_per_pod_start=1,
+        )
+
+    def _pvc(self, name: str, hf_secret: Optional[str]) -> CacheWiring:
+        config, release = self._config, self._release
+        cache = config.model_cache
+        labels = release.component_labels("model-cache")
+
+        def claim(suffix: str, claim_name: str, size: str) -> k8s.core.v1.PersistentVolumeClaim:
+            spec = {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": size}}}
+            if cache.storage_class:
+                spec["storageClassName"] = cache.storage_class
+            # Bound by the fill Job's pod; a WaitForFirstConsumer class would hold a plain await forever.
+            annotations = {"pulumi.com/skipAwait": "true"}
+            return k8s.core.v1.PersistentVolumeClaim(
+                f"{name}-{suffix}",
+                metadata=meta(claim_name, release.namespace, labels, annotations),
+                spec=spec,
+                opts=child(self, self._depends_on),
+            )
+
+        models = claim("models", release.model_cache, cache.size)
+        volumes = [{"name": "model-cache", "persistentVolumeClaim": {"claimName": release.model_cache, "readOnly": True}}]
+        ready: list[pulumi.Resource] = [models]
+        if cache.persistent_compile_cache:
+            ready.append(claim("compile", release.compile_cache, "50Gi"))
+            volumes.append({"name": "compile-cache", "persistentVolumeClaim": {"claimName": release.compile_cache}})
+        else:
+            volumes.append({"name": "compile-cache", "emptyDir": {}})
+        fill_volume = {"name": "model-cache", "persistentVolumeClaim": {"claimName": release.model_cache}}
+        job = fill_job(self, name, config, release, fill_volume, hf_secret, {}, None, self._depends_on + [models])
+        return CacheWiring(
+            model_ref=model_dir(config.model.name),
+            load_path="pvc",
+            volumes=volumes,
+            mounts=_mounts(read_only_models=True),
+            env=_offline_env(),
+            needs_hf_token=False,
+            ready=ready + [job],
+        )
+
+
+def _offline_env() -> dict[str, str]:
+    # Everything is local: never reach the hub from a serving pod.
+    return {"HF_HUB_OFFLINE": "1", "HF_HOME": f"{COMPILE_CACHE_DIR}/hf", "VLLM_CACHE_ROOT": COMPILE_CACHE_DIR}
+
+
+def _mounts(read_only_models: bool) -> list[dict]:
+    return [
+        {"name": "model-cache", "mountPath": MODEL_CACHE_DIR, "readOnly": read_only_models},
+        {"name": "compile-cache", "mountPath": COMPILE_CACHE_DIR},
+    ]
+
+
+def fill_script(model: str) -> str:
+    target = model_dir(model)
+    return (
+        "set -euo pipefail\n"
+        f'target="{target}"\n'
+        f'if [ -f "$target/{COMPLETE_MARKER}" ]; then echo "cache already holds {model}"; exit 0; fi\n'
+        "python3 -c 'import os; from huggingface_hub import snapshot_download; "
+        'snapshot_download(repo_id=os.environ["MODEL"], local_dir=os.environ["TARGET"], max_workers=16)\'\n'
+        f'touch "$target/{COMPLETE_MARKER}"\n'
+        'echo "filled $target"\n'
+    )
+
+
+def fill_job(
+    parent: pulumi.Resource,
+    name: str,
+    config: StackConfig,
+    release: Release,
+    volume: dict,
+    hf_secret: Optional[str],
+    pod_annotations: dict[str, str],
+    service_account: Optional[str],
+    depends_on: list[pulumi.Resource],
+) -> k8s.batch.v1.Job:
+    """The one download from the hub into the shared cache; idempotent, so re-runs pull nothing."""
+    env = [
+        {"name": "MODEL", "value": config.model.name},
+        {"name": "TARGET", "value": model_dir(config.model.name)},
+        {"name": "HF_HOME", "value": "/tmp/hf"},
+        {"name": "HF_HUB_DISABLE_PROGRESS_BARS", "value": "1"},
+    ]
+    if hf_secret:
+        env.append({"name": HF_TOKEN_KEY, "valueFrom": {"secretKeyRef": {"name": hf_secret, "key": HF_TOKEN_KEY}}})
+    deadline = cold_start.fill_seconds(config.model.size_gb)
+    pod_spec: dict = {
+        "restartPolicy": "OnFailure",
+        "securityContext": {"runAsUser": IMAGE_USER, "runAsGroup": IMAGE_USER, "fsGroup": IMAGE_USER},
+        "containers": [
+            {
+                "name": "fill",
+                "image": config.versions.vllm_image,
+                "imagePullPolicy": "IfNotPresent",
+                "command": ["/bin/bash", "-c", fill_script(config.model.name)],
+                "env": env,
+                "resources": resources("4", "16Gi"),
+                "securityContext": {"allowPrivilegeEscalation": False},
+                "volumeMounts": [{"name": "model-cache", "mountPath": MODEL_CACHE_DIR}, {"name": "tmp", "mountPath": "/tmp"}],
+            }
+        ],
+        "volumes": [volume, {"name": "tmp", "emptyDir": {}}],
+    }
+    if service_account:
+        pod_spec["serviceAccountName"] = service_account
+    template_meta: dict = {"labels": release.component_labels("model-fill")}
+    if pod_annotations:
+        template_meta["annotations"] = pod_annotations
+    return k8s.batch.v1.Job(
+        f"{name}-fill",
+        metadata=meta(release.model_fill, release.namespace, release.component_labels("model-fill")),
+        spec={
+            "backoffLimit": 4,
+            "activeDeadlineSeconds": deadline,
+            "template": {"metadata": template_meta, "spec": pod_spec},
+        },
+        opts=child(
+            parent,
+            depends_on,
+            custom_timeouts=pulumi.CustomTimeouts(create=cold_start.minutes(deadline), update=cold_start.minutes(deadline)),
+        ),
+    )
+
+
+def hub_pulls(wiring: CacheWiring, pods: int) -> tuple[int, int]:
+    """Hub downloads (in model copies) on a fresh rollout of `pods` pods, and on one pod restart."""
+    if wiring.hub_pulls_per_pod_start:
+        return pods * wiring.hub_pulls_per_pod_start, wiring.hub_pulls_per_pod_start
+    return 1, 0
+

@@ -1,0 +1,93 @@
+"""The shared model cache: one hub download per cluster, read-only in every pod, waited for by dependency."""
+
+from components import cold_start
+from components.model_cache import CacheWiring, fill_script, hub_pulls
+from conftest import run_stack
+
+MODEL = "openai/gpt-oss-120b"
+
+
+def vllm_of(deployment):
+    return next(c for c in deployment.inputs["spec"]["template"]["spec"]["containers"] if c["name"] == "vllm")
+
+
+def test_ib_cache_is_a_readwritemany_claim_filled_by_one_job():
+    run = run_stack("ib", {"modelCache": {"storageClass": "cephfs", "size": "300Gi"}})
+    claim = run.one("PersistentVolumeClaim", "ms-pd-llm-d-modelservice-model-cache")
+    assert claim.inputs["spec"] == {
+        "accessModes": ["ReadWriteMany"],
+        "resources": {"requests": {"storage": "300Gi"}},
+        "storageClassName": "cephfs",
+    }
+    job = run.one("Job", "ms-pd-llm-d-modelservice-model-fill")
+    pod = job.inputs["spec"]["template"]["spec"]
+    assert pod["volumes"][0] == {"name": "model-cache", "persistentVolumeClaim": {"claimName": claim.object_name}}
+    script = pod["containers"][0]["command"][-1]
+    assert f'target="/model-cache/models/{MODEL}"' in script and '"$target/.complete"' in script
+    assert "nvidia.com/gpu" not in repr(pod), "the fill Job must not wait for or hold GPUs"
+
+
+def test_servers_mount_the_cache_read_only_and_never_reach_the_hub():
+    run = run_stack("ib")
+    for role in ("prefill", "decode"):
+        deployment = run.one("Deployment", f"ms-pd-llm-d-modelservice-{role}")
+        vllm = vllm_of(deployment)
+        assert vllm["args"][0] == f"/model-cache/models/{MODEL}"
+        env = {e["name"]: e.get("value") for e in vllm["env"]}
+        assert env["HF_HUB_OFFLINE"] == "1" and "HF_TOKEN" not in env
+        mounts = {m["mountPath"]: m for m in vllm["volumeMounts"]}
+        assert mounts["/model-cache"]["readOnly"] is True
+        volumes = {v["name"]: v for v in deployment.inputs["spec"]["template"]["spec"]["volumes"]}
+        assert volumes["model-cache"]["persistentVolumeClaim"] == {
+            "claimName": "ms-pd-llm-d-modelservice-model-cache",
+            "readOnly": True,
+        }
+        assert volumes["compile-cache"]["persistentVolumeClaim"]["claimName"] == "ms-pd-llm-d-modelservice-compile-cache"
+        assert env["VLLM_CACHE_ROOT"] == "/compile-cache"
+
+
+def test_servers_wait_for_the_fill_job_by_dependency():
+    run = run_stack("ib")
+    job = run.one("Job")
+    for role in ("prefill", "decode"):
+        deployment = run.one("Deployment", f"ms-pd-llm-d-modelservice-{role}")
+        assert job.urn in deployment.dependencies
+
+
+def test_waits_are_sized_from_model_size_and_load_path():
+    small, large = run_stack("ib", {"model": {"sizeGb": 16}}), run_stack("ib", {"model": {"sizeGb": 400}})
+    thresholds = [vllm_of(r.one("Deployment", "ms-pd-llm-d-modelservice-decode"))["startupProbe"]["failureThreshold"] for r in (small, large)]
+    assert thresholds == [
+        cold_start.startup_failure_threshold(16, "pvc"),
+        cold_start.startup_failure_threshold(400, "pvc"),
+    ]
+    assert thresholds[0] < thresholds[1]
+    decode = large.one("Deployment", "ms-pd-llm-d-modelservice-decode")
+    assert decode.custom_timeouts == {"create": cold_start.rollout_wait(400, "pvc"), "update": cold_start.rollout_wait(400, "pvc")}
+    job = large.one("Job")
+    assert job.inputs["spec"]["activeDeadlineSeconds"] == cold_start.fill_seconds(400)
+    assert job.custom_timeouts["create"] == cold_start.minutes(cold_start.fill_seconds(400))
+    # Per-pod download must budget for the hub's slower path.
+    assert cold_start.startup_failure_threshold(65, "hub") > cold_start.startup_failure_threshold(65, "pvc")
+
+
+def test_download_mode_reproduces_upstream():
+    run = run_stack("ib", {"modelCache": {"mode": "download"}})
+    assert not run.kube("Job") and not run.kube("PersistentVolumeClaim")
+    vllm = vllm_of(run.one("Deployment", "ms-pd-llm-d-modelservice-prefill"))
+    assert vllm["args"][0] == MODEL
+    env = {e["name"]: e for e in vllm["env"]}
+    assert env["HF_HOME"]["value"] == "/model-cache" and "secretKeyRef" in env["HF_TOKEN"]["valueFrom"]
+
+
+def test_hub_pulls_per_rollout_and_restart():
+    shared = CacheWiring(model_ref="/m", load_path="pvc", volumes=[], mounts=[], env={}, needs_hf_token=False)
+    per_pod = CacheWiring(model_ref=MODEL, load_path="hub", volumes=[], mounts=[], env={}, needs_hf_token=True, hub_pulls_per_pod_start=1)
+    assert hub_pulls(shared, pods=5) == (1, 0)
+    assert hub_pulls(per_pod, pods=5) == (5, 1)
+
+
+def test_fill_script_is_idempotent():
+    script = fill_script(MODEL)
+    skip = script.index("exit 0")
+    assert script.index(".complete") < skip < script.index("snapshot_download"), "re-runs must skip the download"
