@@ -68,7 +68,8 @@ class GcsCache:
                 # Everything in it can be fetched again; destroy must not stop at a non-empty bucket.
                 force_destroy=True,
                 labels={"app": "llm-d", "release": release.suffix},
-                opts=pulumi.ResourceOptions(parent=parent),
+                # After the cluster, which waits for the project's APIs (storage, IAM) to be on.
+                opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
             )
 
         def identity(suffix: str, ksa_names: list[str], grants: list[tuple[gcp.storage.Bucket, str]]):
@@ -77,7 +78,7 @@ class GcsCache:
                 account_id=f"llmd-{release.suffix}-{suffix}",
                 project=project,
                 display_name=f"llm-d {release.suffix} model cache ({suffix})",
-                opts=pulumi.ResourceOptions(parent=parent),
+                opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
             )
             for i, (target, role) in enumerate(grants):
                 gcp.storage.BucketIAMMember(

@@ -5,6 +5,7 @@ registers is recorded with its inputs (secrets unwrapped but remembered), parent
 dependencies, provider and options.
 """
 
+import base64
 import json
 import os
 import runpy
@@ -90,9 +91,24 @@ class ProgramRun:
         return chain
 
 
+# Outputs the cloud computes on create that the program reads (the mock echoes inputs only):
+# documentation-range endpoint, a placeholder CA, and the email GCP derives from an account id.
+CLUSTER_ENDPOINT = "203.0.113.10"
+CLUSTER_CA = base64.b64encode(b"-----BEGIN CERTIFICATE-----placeholder-----END CERTIFICATE-----").decode()
+
+
+def computed_outputs(type_: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    if type_ == "gcp:container/cluster:Cluster":
+        return {"endpoint": CLUSTER_ENDPOINT, "masterAuth": {"clusterCaCertificate": CLUSTER_CA}}
+    if type_ == "gcp:serviceaccount/account:Account":
+        email = f"{inputs.get('accountId')}@{inputs.get('project')}.iam.gserviceaccount.com"
+        return {"email": email, "member": f"serviceAccount:{email}"}
+    return {}
+
+
 class _Mocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        return [f"{args.name}-id", args.inputs]
+        return [f"{args.name}-id", {**computed_outputs(args.typ, args.inputs), **args.inputs}]
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         raise NotImplementedError(f"the program called {args.token}; add a fixture for it")

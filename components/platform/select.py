@@ -9,5 +9,5 @@ def build_platform(config: StackConfig) -> Platform:
     if config.platform.kind == "gke":
         from components.platform.gke import GkeCluster  # noqa: PLC0415 - pulls in pulumi_gcp only when needed
 
-        return GkeCluster("gke", config.platform).platform
+        return GkeCluster("gke", config.platform, versions=config.versions).platform
     return ExistingCluster("cluster", config.platform).platform
