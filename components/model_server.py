@@ -131,10 +131,14 @@ def _one_rdma_pod_per_node(release: Release) -> dict:
 def vllm_container(args: ModelServerArgs) -> dict:
     port = args.release.vllm_port(args.role)
     spec, wiring = args.spec, args.wiring
-    accelerators = {wiring.gpu_resource: str(spec.gpus), **{k: str(v) for k, v in wiring.rdma_resources.items()}}
-    res = resources(spec.cpu, spec.memory)
-    res["requests"].update(accelerators)
-    res["limits"] = {"cpu": spec.cpu, "memory": spec.memory, **accelerators}
+    # Guaranteed QoS: limits equal requests, GPUs and RDMA devices included.
+    requested = {
+        "cpu": spec.cpu,
+        "memory": spec.memory,
+        wiring.gpu_resource: str(spec.gpus),
+        **{name: str(count) for name, count in wiring.rdma_resources.items()},
+    }
+    res = {"requests": requested, "limits": dict(requested)}
     env = vllm.nixl_env() + env_list(args.cache.env)
     if args.hf_secret and args.cache.needs_hf_token:
         env.append({"name": HF_TOKEN_KEY, "valueFrom": {"secretKeyRef": {"name": args.hf_secret, "key": HF_TOKEN_KEY}}})
