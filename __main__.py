@@ -13,6 +13,7 @@ from components.names import ROLES, Release
 from components.platform.select import build_platform
 from components.release_namespace import ReleaseNamespace
 from components.route import Route
+from components.verification.job import Verification
 
 loaded = load()  # stops here, before any resource, on bad input
 config, release = loaded.config, Release.from_config(loaded.config)
@@ -66,6 +67,11 @@ route = Route(
     opts=k8s_opts,
 )
 
+serving = [route.route, pool.pool, *(server.deployment for server in servers.values())]
+if config.verification.enabled:
+    verification = Verification("verification", config, release, gateway.url, depends_on=serving, opts=k8s_opts)
+    pulumi.export("verification", verification.result)
+
 if config.benchmark.enabled:
     benchmark = Benchmark(
         "benchmark",
@@ -73,7 +79,7 @@ if config.benchmark.enabled:
         release,
         gateway.url,
         hf_secret,
-        depends_on=[route.route, *(server.deployment for server in servers.values())],
+        depends_on=serving + ([verification.job] if config.verification.enabled else []),
         opts=k8s_opts,
     )
     pulumi.export("benchmark", benchmark.commands)

@@ -111,8 +111,10 @@ class InferencePool(pulumi.ComponentResource):
             self.extras.append(self._istio_destination_rule(name, labels, depends_on))
         if config.gateway.provider == "gke":
             self.extras += self._gke_policies(name, labels, depends_on + [self.pool])
+        # The picker authenticates and authorizes every /metrics scrape (its default), monitored or not.
+        self.metrics_auth = self._metrics_auth(name, labels, depends_on + [account])
         if config.monitoring.enabled:
-            self.extras += self._metrics(name, config, labels, depends_on + [account])
+            self.extras += self._metrics(name, config, labels, depends_on + [account, *self.metrics_auth])
         self.register_outputs({"poolName": release.pool, "eppService": release.epp})
 
     def _epp_spec(self, config: StackConfig, labels: dict) -> dict:
@@ -223,8 +225,8 @@ class InferencePool(pulumi.ComponentResource):
         )
         return [health, backend]
 
-    def _metrics(self, name, config: StackConfig, labels, depends_on) -> list[pulumi.Resource]:
-        """The picker's /metrics needs a token; the scraper presents the picker's own (read-only) one."""
+    def _metrics_auth(self, name, labels, depends_on) -> list[pulumi.Resource]:
+        """TokenReview/SubjectAccessReview rights for the picker's metrics auth, and /metrics for its own token."""
         release = self._release
         metrics_auth = k8s.rbac.v1.ClusterRole(
             f"{name}-epp-metrics",
@@ -243,6 +245,11 @@ class InferencePool(pulumi.ComponentResource):
             subjects=[{"kind": "ServiceAccount", "name": release.epp, "namespace": release.namespace}],
             opts=child(self, depends_on + [metrics_auth]),
         )
+        return [metrics_auth, binding]
+
+    def _metrics(self, name, config: StackConfig, labels, depends_on) -> list[pulumi.Resource]:
+        """The picker's /metrics needs a token; the scraper presents the picker's own (read-only) one."""
+        release = self._release
         token = k8s.core.v1.Secret(
             f"{name}-epp-metrics-token",
             metadata=meta(
@@ -255,9 +262,9 @@ class InferencePool(pulumi.ComponentResource):
             opts=child(self, depends_on),
         )
         interval = config.monitoring.scheduler_interval
-        after = depends_on + [token, binding, self.service]
+        after = depends_on + [token, self.service]
         if config.metrics_backend == "gmp":
-            return [metrics_auth, binding, token, *self._gmp_monitor(name, interval, labels, after)]
+            return [token, *self._gmp_monitor(name, interval, labels, after)]
         monitor = k8s.apiextensions.CustomResource(
             f"{name}-epp-monitor",
             api_version="monitoring.coreos.com/v1",
@@ -278,7 +285,7 @@ class InferencePool(pulumi.ComponentResource):
             },
             opts=child(self, after),
         )
-        return [metrics_auth, binding, token, monitor]
+        return [token, monitor]
 
     def _gmp_monitor(self, name, interval, labels, depends_on) -> list[pulumi.Resource]:
         """Google Managed Prometheus: its collector (gmp-system/collector) may read only the token Secret."""

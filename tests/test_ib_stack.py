@@ -29,6 +29,7 @@ def test_components_are_the_documented_tree(ib):
         "llmd:serving:ModelCache",
         "llmd:serving:ModelServer",
         "llmd:serving:Route",
+        "llmd:serving:Verification",
     }
     servers = [r for r in ib.registrations if r.type == "llmd:serving:ModelServer"]
     assert sorted(r.name for r in servers) == ["decode", "prefill"]
@@ -139,7 +140,10 @@ def test_monitoring_objects(ib):
 def test_monitoring_off_creates_no_monitors():
     run = run_stack("ib", {"monitoring": {"enabled": False}})
     kinds = {r.kind for r in run.kube()}
-    assert not kinds & {"ServiceMonitor", "PodMonitor", "ClusterRole"}
+    assert not kinds & {"ServiceMonitor", "PodMonitor"}
+    assert not [s for s in run.kube("Secret") if s.inputs.get("type") == "kubernetes.io/service-account-token"]
+    # The picker still authenticates scrapes (e.g. the verification Job's), so its auth rights stay.
+    assert run.one("ClusterRole", "gaie-pd-llm-d-pd-epp")
 
 
 def test_prefill_is_the_guides_four_tp1_pods(ib):

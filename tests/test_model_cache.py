@@ -5,6 +5,7 @@ from components.model_cache import CacheWiring, fill_script, hub_pulls
 from conftest import run_stack
 
 MODEL = "openai/gpt-oss-120b"
+FILL = "ms-pd-llm-d-modelservice-model-fill"
 
 
 def vllm_of(deployment):
@@ -48,7 +49,7 @@ def test_servers_mount_the_cache_read_only_and_never_reach_the_hub():
 
 def test_servers_wait_for_the_fill_job_by_dependency():
     run = run_stack("ib")
-    job = run.one("Job")
+    job = run.one("Job", FILL)
     for role in ("prefill", "decode"):
         deployment = run.one("Deployment", f"ms-pd-llm-d-modelservice-{role}")
         assert job.urn in deployment.dependencies
@@ -64,7 +65,7 @@ def test_waits_are_sized_from_model_size_and_load_path():
     assert thresholds[0] < thresholds[1]
     decode = large.one("Deployment", "ms-pd-llm-d-modelservice-decode")
     assert decode.custom_timeouts == {"create": cold_start.rollout_wait(400, "pvc"), "update": cold_start.rollout_wait(400, "pvc")}
-    job = large.one("Job")
+    job = large.one("Job", FILL)
     assert job.inputs["spec"]["activeDeadlineSeconds"] == cold_start.fill_seconds(400)
     assert job.custom_timeouts["create"] == cold_start.minutes(cold_start.fill_seconds(400))
     # Per-pod download must budget for the hub's slower path.
@@ -73,7 +74,7 @@ def test_waits_are_sized_from_model_size_and_load_path():
 
 def test_download_mode_reproduces_upstream():
     run = run_stack("ib", {"modelCache": {"mode": "download"}})
-    assert not run.kube("Job") and not run.kube("PersistentVolumeClaim")
+    assert not run.kube("Job", FILL) and not run.kube("PersistentVolumeClaim")
     vllm = vllm_of(run.one("Deployment", "ms-pd-llm-d-modelservice-prefill"))
     assert vllm["args"][0] == MODEL
     env = {e["name"]: e for e in vllm["env"]}

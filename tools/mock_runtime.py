@@ -192,6 +192,8 @@ def run_program(
     with whatever was registered before it.
     """
     monitor = _RecordingMonitor()
+    # A fresh root stack per run, so stack outputs of an earlier run in this process do not leak in.
+    pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
     flat = {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
     secret_keys = [f"{PROJECT}:{k}" for k in (secrets or {})]
