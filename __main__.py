@@ -69,7 +69,9 @@ route = Route(
 
 serving = [route.route, pool.pool, *(server.deployment for server in servers.values())]
 if config.verification.enabled:
-    verification = Verification("verification", config, release, gateway.url, depends_on=serving, opts=k8s_opts)
+    verification = Verification(
+        "verification", config, release, gateway.url, depends_on=in_cluster, serving=serving, opts=k8s_opts
+    )
     pulumi.export("verification", verification.result)
 
 if config.benchmark.enabled:
@@ -79,7 +81,8 @@ if config.benchmark.enabled:
         release,
         gateway.url,
         hf_secret,
-        depends_on=serving + ([verification.job] if config.verification.enabled else []),
+        depends_on=namespace.workload_ready + in_cluster,
+        serving=serving + ([verification.job] if config.verification.enabled else []),
         opts=k8s_opts,
     )
     pulumi.export("benchmark", benchmark.commands)

@@ -50,8 +50,10 @@ class Benchmark(pulumi.ComponentResource):
         gateway_url: pulumi.Output[str],
         hf_secret: Optional[str],
         depends_on: list[pulumi.Resource],
+        serving: list[pulumi.Resource],
         opts: Optional[pulumi.ResourceOptions] = None,
     ):
+        """`depends_on`: what its volume and config need; `serving`: what the Job runs against."""
         super().__init__("llmd:serving:Benchmark", name, None, opts)
         bench_name = f"{release.model_service}-bench"
         labels = release.component_labels("benchmark")
@@ -107,7 +109,7 @@ class Benchmark(pulumi.ComponentResource):
                     },
                 },
             },
-            opts=child(self, depends_on + [claim, workload], delete_before_replace=True),
+            opts=child(self, depends_on + serving + [claim, workload], delete_before_replace=True),
         )
         self.commands = result_commands(release.namespace, bench_name)
         self.register_outputs(self.commands)

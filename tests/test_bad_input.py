@@ -31,6 +31,12 @@ CASES = {
     "unpinned image": ({"versions": {"vllmImage": "vllm/vllm-openai:latest"}}, "llmd:versions.vllmImage", ":latest"),
     "bad quantity": ({"decode": {"memory": "64 GB"}}, "llmd:decode.memory", "pattern"),
     "bad namespace": ({"namespace": "LLM_D"}, "llmd:namespace", "pattern"),
+    "model volume smaller than the weights": (
+        {"modelCache": {"mode": "download", "size": "5Mi"}},
+        "llmd:modelCache.size",
+        "smaller than the model's weights",
+    ),
+    "shared cache claim smaller than the weights": ({"modelCache": {"size": "50Gi"}}, "llmd:modelCache.size", "at least 82Gi"),
 }
 
 

@@ -27,3 +27,13 @@ class Strict(BaseModel):
         extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True, strict=True
     )
 
+
+
+_UNITS = {"": 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
+          "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+
+
+def quantity_value(quantity: str) -> float:
+    """A Kubernetes quantity as a plain number (bytes for memory and storage)."""
+    number = quantity.rstrip("kMGTPEimn")
+    return float(number) * _UNITS[quantity[len(number):]]

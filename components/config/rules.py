@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from components.config.base import quantity_value
 from components.config.model import RoleConfig, StackConfig
 from components.config.problems import Problem
 from components.vllm import MANAGED_ENV, managed_flag
@@ -24,6 +25,7 @@ def check(config: StackConfig, hf_token: SecretInput) -> list[Problem]:
         problems += _managed_inputs(role_name, role)
     problems += _hf_token(config, hf_token)
     problems += _gateway_fits_platform(config)
+    problems += _cache_holds_the_weights(config)
     if config.platform.kind == "gke":
         from components.config.gke import check_gke  # noqa: PLC0415
 
@@ -108,3 +110,19 @@ def _gateway_fits_platform(config: StackConfig) -> list[Problem]:
             )
         ]
     return []
+
+
+def _cache_holds_the_weights(config: StackConfig) -> list[Problem]:
+    """The weights must fit where they are written (the upstream GKE variant shipped a 5Mi volume)."""
+    cache = config.model_cache
+    writes_to_size = cache.mode == "download" or config.platform.kind != "gke"
+    needed = config.model.size_gb * 1e9
+    if not writes_to_size or quantity_value(cache.size) >= needed:
+        return []
+    return [
+        Problem(
+            "modelCache.size",
+            f"is {cache.size}, smaller than the model's weights (model.sizeGb: {config.model.size_gb:g} GB). "
+            f"Set it to at least {int(-(-config.model.size_gb * 1.25 // 1))}Gi.",
+        )
+    ]

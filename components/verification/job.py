@@ -33,8 +33,10 @@ class Verification(pulumi.ComponentResource):
         release: Release,
         gateway_url: pulumi.Output[str],
         depends_on: list[pulumi.Resource],
+        serving: list[pulumi.Resource],
         opts: Optional[pulumi.ResourceOptions] = None,
     ):
+        """`depends_on`: what its RBAC and script need; `serving`: what the Job itself verifies."""
         super().__init__("llmd:serving:Verification", name, None, opts)
         job_name = f"{release.model_service}-verify"
         labels = release.component_labels("verification")
@@ -108,7 +110,7 @@ class Verification(pulumi.ComponentResource):
             },
             opts=child(
                 self,
-                depends_on + [script, role_binding, metrics_binding],
+                depends_on + serving + [script, role_binding, metrics_binding],
                 delete_before_replace=True,
                 custom_timeouts=pulumi.CustomTimeouts(create=f"{(timeout + POD_START_SECONDS) // 60}m"),
             ),

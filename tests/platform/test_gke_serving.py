@@ -1,0 +1,128 @@
+"""The P/D stack on GKE: managed Gateway, GKE policies, GMP, the GCS model cache, and the upstream
+benchmark variant's bugs made impossible."""
+
+import pytest
+
+from conftest import HF_TOKEN
+from gke_runs import run_gke, waits_for, with_platform
+from tools.mock_runtime import ProgramRun
+
+
+@pytest.fixture(scope="module")
+def gke() -> ProgramRun:
+    return run_gke(secrets={"hfToken": HF_TOKEN})
+
+
+def gpu_pool(run):
+    return next(r for r in run.of_type("gcp:container/nodePool:NodePool") if "guestAccelerators" in r.inputs["nodeConfig"])
+
+
+def test_managed_gateway_with_no_control_plane_to_install(gke):
+    gateway = gke.one("Gateway")
+    assert gateway.inputs["spec"]["gatewayClassName"] == "gke-l7-regional-external-managed"
+    assert "infrastructure" not in gateway.inputs["spec"]
+    assert not gke.of_type("kubernetes:helm.sh/v4:Chart")
+    # GKE 1.34.1 manages both CRD bundles.
+    assert not gke.of_type("kubernetes:yaml/v2:ConfigFile")
+
+
+def test_internal_gateway_class_by_config():
+    config = with_platform({})
+    config["gateway"] = {"provider": "gke", "gkeClass": "gke-l7-rilb"}
+    assert run_gke(config).one("Gateway").inputs["spec"]["gatewayClassName"] == "gke-l7-rilb"
+
+
+def test_older_gke_gets_only_the_inference_extension_crds():
+    run = run_gke(with_platform({"gkeVersion": "1.33.5-gke.1080000"}))
+    files = [r.inputs["file"] for r in run.of_type("kubernetes:yaml/v2:ConfigFile")]
+    assert files == ["https://github.com/kubernetes-sigs/gateway-api-inference-extension/releases/download/v1.3.0/manifests.yaml"]
+    assert set(run.one("InferencePool").dependencies) >= {r.urn for r in run.of_type("kubernetes:yaml/v2:ConfigFile")}
+
+
+def test_health_check_and_backend_policies_target_the_pool(gke):
+    pool = gke.one("InferencePool")
+    target = {"group": "inference.networking.k8s.io", "kind": "InferencePool", "name": pool.object_name}
+    health = gke.one("HealthCheckPolicy")
+    assert health.inputs["spec"]["targetRef"] == target
+    check = health.inputs["spec"]["default"]["config"]["httpHealthCheck"]
+    assert check == {"requestPath": "/health", "port": pool.inputs["spec"]["targetPorts"][0]["number"]}
+    backend = gke.one("GCPBackendPolicy")
+    assert backend.inputs["spec"]["targetRef"] == target
+    assert backend.inputs["spec"]["default"]["timeoutSec"] == 300
+
+
+def test_metrics_go_to_google_managed_prometheus(gke):
+    assert not gke.kube("ServiceMonitor") and not gke.kube("PodMonitor")
+    monitors = {m.object_name: m for m in gke.kube("PodMonitoring")}
+    epp = monitors["gaie-pd-epp-monitor"]
+    endpoint = epp.inputs["spec"]["endpoints"][0]
+    assert endpoint["authorization"]["credentials"]["secret"]["name"] == "gaie-pd-epp-metrics-reader"
+    epp_pods = gke.one("Deployment", "gaie-pd-epp").inputs["spec"]["template"]["metadata"]["labels"]
+    assert all(epp_pods[k] == v for k, v in epp.inputs["spec"]["selector"]["matchLabels"].items())
+    binding = gke.one("RoleBinding", "gaie-pd-epp-metrics-token-reader")
+    assert binding.inputs["subjects"] == [{"kind": "ServiceAccount", "name": "collector", "namespace": "gmp-system"}]
+    assert {"ms-pd-llm-d-modelservice-prefill-podmonitor", "ms-pd-llm-d-modelservice-decode-podmonitor"} <= set(monitors)
+
+
+def test_route_leaves_port_and_timeout_to_the_gke_policies(gke):
+    rule = gke.one("HTTPRoute").inputs["spec"]["rules"][0]
+    assert "timeouts" not in rule and "port" not in rule["backendRefs"][0]
+
+
+def test_upstream_benchmark_bugs_cannot_happen(gke, validator):
+    """The gke_pd_rdma variant shipped a pool selecting no pods, a 5Mi model volume, a :latest sidecar
+    and no GKE policies."""
+    selector = gke.one("InferencePool").inputs["spec"]["selector"]["matchLabels"]
+    servers = [d for d in gke.kube("Deployment") if d.object_name.startswith("ms-pd-")]
+    assert len(servers) == 2
+    for server in servers:
+        labels = server.inputs["spec"]["template"]["metadata"]["labels"]
+        assert all(labels.get(k) == v for k, v in selector.items())
+        spec = server.inputs["spec"]["template"]["spec"]
+        for c in spec["containers"] + spec.get("initContainers", []):
+            assert ":" in c["image"].rsplit("/", 1)[-1] and not c["image"].endswith(":latest")
+        model_volume = next(v for v in spec["volumes"] if v["name"] == "model-cache")
+        assert model_volume["csi"]["driver"] == "gcsfuse.csi.storage.gke.io"
+    assert gke.one("HealthCheckPolicy") and gke.one("GCPBackendPolicy")
+    assert [e for obj in gke.kube() for e in validator.errors(obj.inputs)] == []
+
+
+def test_gcs_model_cache(gke):
+    buckets = {b.inputs["name"]: b for b in gke.of_type("gcp:storage/bucket:Bucket")}
+    models = buckets["my-gcp-project-llmd-pd-models"]
+    assert models.inputs["location"] == "EUROPE-WEST1"
+    assert models.inputs["uniformBucketLevelAccess"] is True and models.inputs["publicAccessPrevention"] == "enforced"
+    grants = {(m.inputs["role"], m.name.split("-")[-2]) for m in gke.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")}
+    assert ("roles/storage.objectUser", "fill") in grants and ("roles/storage.objectViewer", "read") in grants
+    identities = {m.inputs["member"] for m in gke.of_type("gcp:serviceaccount/iAMMember:IAMMember")}
+    assert "serviceAccount:my-gcp-project.svc.id.goog[llm-d-pd/ms-pd-llm-d-modelservice-model-fill]" in identities
+    assert "serviceAccount:my-gcp-project.svc.id.goog[llm-d-pd/ms-pd-llm-d-modelservice-decode]" in identities
+    decode_sa = gke.one("ServiceAccount", "ms-pd-llm-d-modelservice-decode")
+    assert decode_sa.inputs["metadata"]["annotations"]["iam.gke.io/gcp-service-account"].startswith("llmd-pd-read@")
+    decode = gke.one("Deployment", "ms-pd-llm-d-modelservice-decode").inputs["spec"]["template"]
+    assert decode["metadata"]["annotations"]["gke-gcsfuse/volumes"] == "true"
+    volume = next(v for v in decode["spec"]["volumes"] if v["name"] == "model-cache")
+    assert volume["csi"]["readOnly"] is True
+    assert "file-cache:enable-parallel-downloads:true" in volume["csi"]["volumeAttributes"]["mountOptions"]
+
+
+def test_only_model_servers_wait_for_the_gpu_pool(gke):
+    pool = gpu_pool(gke)
+    waiting = {r.object_name for r in gke.kube() if waits_for(gke, r, pool)}
+    assert waiting >= {"ms-pd-llm-d-modelservice-prefill", "ms-pd-llm-d-modelservice-decode"}
+    # ... and what needs them; nothing else (CRDs, gateway, EPP, route, RDMA objects, the cache fill).
+    assert waiting <= {
+        "ms-pd-llm-d-modelservice-prefill",
+        "ms-pd-llm-d-modelservice-decode",
+        "ms-pd-llm-d-modelservice-prefill-podmonitor",
+        "ms-pd-llm-d-modelservice-decode-podmonitor",
+        "ms-pd-llm-d-modelservice-verify",
+    }
+    fill = gke.one("Job", "ms-pd-llm-d-modelservice-model-fill")
+    assert not waits_for(gke, fill, pool), "the cache fill runs on CPU nodes while the GPU pool is created"
+
+
+def test_gateway_and_pool_go_before_the_cluster_network_on_destroy(gke):
+    proxy_only = next(s for s in gke.of_type("gcp:compute/subnetwork:Subnetwork") if s.inputs.get("purpose") == "REGIONAL_MANAGED_PROXY")
+    for kind in ("Gateway", "InferencePool", "HTTPRoute", "GCPBackendPolicy"):
+        assert waits_for(gke, gke.one(kind), proxy_only), kind
