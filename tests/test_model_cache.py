@@ -56,7 +56,7 @@ def test_servers_wait_for_the_fill_job_by_dependency():
 
 
 def test_waits_are_sized_from_model_size_and_load_path():
-    small, large = run_stack("ib", {"model": {"sizeGb": 16}}), run_stack("ib", {"model": {"sizeGb": 400}})
+    small, large = run_stack("ib", {"model": {"sizeGb": 16}}), run_stack("ib", {"model": {"sizeGb": 400}, "modelCache": {"size": "600Gi"}})
     thresholds = [vllm_of(r.one("Deployment", "ms-pd-llm-d-modelservice-decode"))["startupProbe"]["failureThreshold"] for r in (small, large)]
     assert thresholds == [
         cold_start.startup_failure_threshold(16, "pvc"),
