@@ -18,7 +18,7 @@ class ExistingCluster(pulumi.ComponentResource):
             f"{name}-k8s",
             kubeconfig=_kubeconfig(config.kubeconfig),
             context=config.context,
-            # Validate every object the API server receives; unknown fields fail the update.
+            # Server-side apply: field ownership is tracked, so edits by other controllers show as conflicts.
             enable_server_side_apply=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
