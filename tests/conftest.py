@@ -4,16 +4,15 @@ import functools
 
 import pytest
 
-from k8s_schema import SchemaValidator, crd_dir_from_env
+from tools.k8s_schema import NO_PUBLISHED_SCHEMA, SchemaValidator, crd_dir_from_env
 from tools.mock_runtime import ProgramRun, run_program, stack_config
 
 HF_TOKEN = "hf_TESTTOKEN_do_not_leak_123"
-NO_SCHEMA_PUBLISHED = frozenset({("gateway.kgateway.dev/v1alpha1", "GatewayParameters")})
 
 
 @functools.lru_cache(maxsize=None)
 def _validator() -> SchemaValidator:
-    return SchemaValidator(crd_dir_from_env(), no_schema_allowed=NO_SCHEMA_PUBLISHED)
+    return SchemaValidator(crd_dir_from_env(), no_schema_allowed=NO_PUBLISHED_SCHEMA)
 
 
 @pytest.fixture(scope="session")

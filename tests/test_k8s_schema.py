@@ -5,7 +5,7 @@ import json
 import kubernetes_validate
 import pytest
 
-from k8s_schema import SchemaValidator, crd_dir_from_env
+from tools.k8s_schema import SchemaValidator, crd_dir_from_env
 
 GATEWAY_PARAMETERS = ("gateway.kgateway.dev/v1alpha1", "GatewayParameters")
 

@@ -7,21 +7,20 @@ validator code), keyed by the CRD files' names, sizes and mtimes and by the vali
 """
 
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
-import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 from typing import Iterable, Optional
 
+from tools import k8s_schema as _k8s_schema
 from tools.mock_runtime import ROOT, Registration
 from tools.plan.errors import PlanInputError
 
-NO_SCHEMA_ALLOWED = frozenset({("gateway.kgateway.dev/v1alpha1", "GatewayParameters")})
+NO_SCHEMA_ALLOWED = _k8s_schema.NO_PUBLISHED_SCHEMA
 CACHE_ROOT = ROOT / "build" / ".cache" / "crd-json"
 _COMPLETE = ".complete"
 
@@ -41,14 +40,7 @@ def check(registrations: Iterable[Registration], validator=None) -> tuple[int, l
 
 
 def k8s_schema() -> ModuleType:
-    """tests/k8s_schema.py; `tests` is not a package, so load it by path (reusing pytest's import)."""
-    if "k8s_schema" in sys.modules:
-        return sys.modules["k8s_schema"]
-    spec = importlib.util.spec_from_file_location("k8s_schema", ROOT / "tests" / "k8s_schema.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["k8s_schema"] = module
-    spec.loader.exec_module(module)
-    return module
+    return _k8s_schema
 
 
 def default_validator(crd_dir: Optional[os.PathLike] = None):

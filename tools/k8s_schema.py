@@ -28,11 +28,13 @@ from packaging.version import Version
 from referencing import Registry, Resource
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Kinds whose project publishes no CRD schema to validate against; only their metadata is checked.
+NO_PUBLISHED_SCHEMA = frozenset({("gateway.kgateway.dev/v1alpha1", "GatewayParameters")})
 _BUILTIN_SCHEMAS = pathlib.Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
 
 
 def crd_dir_from_env() -> pathlib.Path:
-    """$LLMD_CRD_DIR if set, else <repo>/../shared/crds (the repo root is the parent of tests/)."""
+    """$LLMD_CRD_DIR if set, else <repo>/../shared/crds (the repo root is the parent of tools/)."""
     env = os.environ.get("LLMD_CRD_DIR")
     path = pathlib.Path(env) if env else pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "crds"
     if not path.is_dir():
