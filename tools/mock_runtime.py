@@ -32,12 +32,13 @@ class Registration:
     parent: str
     custom: bool
     inputs: dict[str, Any]
-    secret_inputs: set[str]
+    secret_inputs: set[str]  # top-level input keys whose value is (or holds) a secret
     dependencies: list[str]
     provider: str
     custom_timeouts: dict[str, str]
     retain_on_delete: bool
     delete_before_replace: bool
+    secret_paths: set[str] = field(default_factory=set)  # dotted paths of every secret value
 
     @property
     def is_kube_object(self) -> bool:
@@ -97,9 +98,10 @@ CLUSTER_ENDPOINT = "203.0.113.10"
 CLUSTER_CA = base64.b64encode(b"-----BEGIN CERTIFICATE-----placeholder-----END CERTIFICATE-----").decode()
 
 
-def computed_outputs(type_: str, inputs: dict[str, Any]) -> dict[str, Any]:
+def computed_outputs(type_: str, inputs: dict[str, Any], unknown: Optional[str] = None) -> dict[str, Any]:
+    """`unknown`, when given, stands for values that cannot be derived offline (the plan shows it)."""
     if type_ == "gcp:container/cluster:Cluster":
-        return {"endpoint": CLUSTER_ENDPOINT, "masterAuth": {"clusterCaCertificate": CLUSTER_CA}}
+        return {"endpoint": unknown or CLUSTER_ENDPOINT, "masterAuth": {"clusterCaCertificate": unknown or CLUSTER_CA}}
     if type_ == "gcp:serviceaccount/account:Account":
         email = f"{inputs.get('accountId')}@{inputs.get('project')}.iam.gserviceaccount.com"
         return {"email": email, "member": f"serviceAccount:{email}"}
@@ -107,16 +109,19 @@ def computed_outputs(type_: str, inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self, unknown: Optional[str] = None):
+        self.unknown = unknown
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        return [f"{args.name}-id", {**computed_outputs(args.typ, args.inputs), **args.inputs}]
+        return [f"{args.name}-id", {**computed_outputs(args.typ, args.inputs, self.unknown), **args.inputs}]
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         raise NotImplementedError(f"the program called {args.token}; add a fixture for it")
 
 
 class _RecordingMonitor(mocks.MockMonitor):
-    def __init__(self):
-        super().__init__(_Mocks())
+    def __init__(self, unknown: Optional[str] = None):
+        super().__init__(_Mocks(unknown))
         self.recorded: list[Registration] = []
 
     def RegisterResource(self, request):
@@ -132,7 +137,8 @@ class _RecordingMonitor(mocks.MockMonitor):
                     parent=request.parent,
                     custom=bool(request.custom),
                     inputs=plain(raw),
-                    secret_inputs={k for k, v in raw.items() if _is_secret(v)},
+                    secret_inputs={path.split(".", 1)[0] for path in secret_paths(raw)},
+                    secret_paths=secret_paths(raw),
                     dependencies=list(request.dependencies),
                     provider=request.provider,
                     custom_timeouts={
@@ -151,6 +157,22 @@ async def _deserialize(struct) -> dict:
 
 def _is_secret(value: Any) -> bool:
     return isinstance(value, dict) and value.get(SECRET_SIG) == SECRET_VALUE
+
+
+def secret_paths(value: Any, prefix: str = "") -> set[str]:
+    if _is_secret(value):
+        return {prefix}
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = ((f"[{i}]", v) for i, v in enumerate(value))
+    else:
+        return set()
+    found: set[str] = set()
+    for key, item in items:
+        path = f"{prefix}{key}" if not prefix or str(key).startswith("[") else f"{prefix}.{key}"
+        found |= secret_paths(item, path)
+    return found
 
 
 def plain(value: Any) -> Any:
@@ -185,13 +207,15 @@ def run_program(
     secrets: Optional[dict[str, str]] = None,
     preview: bool = False,
     expect_error: bool = False,
+    unknown_outputs: Optional[str] = None,
 ) -> ProgramRun:
     """Run __main__.py with `config` (top-level keys without the project prefix) and `secrets`.
 
     An error in the program is raised, unless `expect_error`: then it is returned in `run.error`,
-    with whatever was registered before it.
+    with whatever was registered before it. `unknown_outputs` replaces the documentation values
+    that stand for cloud-computed outputs (e.g. a cluster's endpoint) with a marker.
     """
-    monitor = _RecordingMonitor()
+    monitor = _RecordingMonitor(unknown_outputs)
     # A fresh root stack per run, so stack outputs of an earlier run in this process do not leak in.
     pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)

@@ -11,12 +11,11 @@ from components.config.load import validate as validate_config
 from components.config.model import StackConfig
 from tools.mock_runtime import PROJECT, ROOT, ProgramRun, run_program, stack_config
 from tools.plan import coldstart, order, summary, validate, write
-from tools.plan.computed import computed_outputs
 from tools.plan.diff import Diff, diff_plans
 from tools.plan.diff import report as diff_report
 from tools.plan.errors import PlanInputError
 from tools.plan.records import records as make_records
-from tools.plan.records import scrub
+from tools.plan.records import COMPUTED, scrub
 
 PLACEHOLDER_SECRET = "<redacted>"  # stands in for a secret the stack file holds encrypted
 HF_TOKEN_KEY = "hfToken"
@@ -109,8 +108,7 @@ def _run(stack: str, config: dict, secrets: dict[str, str]) -> ProgramRun:
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        with computed_outputs():
-            return run_program(stack, config, secrets or None, expect_error=True)
+        return run_program(stack, config, secrets or None, expect_error=True, unknown_outputs=COMPUTED)
     finally:
         if was_enabled:
             gc.enable()
