@@ -53,7 +53,8 @@ servers = {
             monitoring_interval=config.monitoring.model_server_interval if config.monitoring.enabled else None,
             metrics_backend=config.metrics_backend,
         ),
-        depends_on=platform.gpu_ready + namespace.workload_ready + cache.wiring.ready + [pool.pool],
+        depends_on=in_cluster,
+        pods_wait_for=platform.gpu_ready + namespace.workload_ready + cache.wiring.ready + [pool.pool],
         opts=k8s_opts,
     )
     for role in ROLES

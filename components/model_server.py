@@ -37,7 +37,15 @@ class ModelServerArgs:
 class ModelServer(pulumi.ComponentResource):
     deployment: k8s.apps.v1.Deployment
 
-    def __init__(self, name: str, args: ModelServerArgs, depends_on: list[pulumi.Resource], opts=None):
+    def __init__(
+        self,
+        name: str,
+        args: ModelServerArgs,
+        depends_on: list[pulumi.Resource],
+        pods_wait_for: list[pulumi.Resource],
+        opts=None,
+    ):
+        """`depends_on`: what every object needs; `pods_wait_for`: what only the pods need (GPU nodes, cache)."""
         super().__init__("llmd:serving:ModelServer", name, None, opts)
         release, role = args.release, args.role
         deployment_name = release.deployment(role)
@@ -65,7 +73,9 @@ class ModelServer(pulumi.ComponentResource):
                 },
             },
             opts=child(
-                self, depends_on + [account], custom_timeouts=pulumi.CustomTimeouts(create=wait, update=wait)
+                self,
+                depends_on + pods_wait_for + [account],
+                custom_timeouts=pulumi.CustomTimeouts(create=wait, update=wait),
             ),
         )
         self.monitor = self._pod_monitor(name, args, labels, depends_on) if args.monitoring_interval else None
