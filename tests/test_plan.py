@@ -270,3 +270,10 @@ def test_ib_cold_start_in_download_mode(tmp_path):
     result = make_plan("ib", tmp_path / "plan", overrides={"modelCache": {"mode": "download"}})
     assert "fresh rollout: 325 GB from the hub" in result.report
     assert "pod restart:   65 GB per restarted model-server pod" in result.report
+
+
+@pytest.mark.parametrize("stack", ["ib", "gke"])
+def test_shared_cache_pulls_the_model_once_per_rollout_and_never_on_restart(stack, tmp_path):
+    result = make_plan(stack, tmp_path / "plan")
+    assert "fresh rollout: 65 GB from the hub" in result.report
+    assert "pod restart:   0 GB" in result.report
