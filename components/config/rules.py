@@ -27,7 +27,7 @@ def check(config: StackConfig, hf_token: SecretInput) -> list[Problem]:
     problems += _gateway_fits_platform(config)
     problems += _cache_holds_the_weights(config)
     if config.platform.kind == "gke":
-        from components.config.gke import check_gke  # noqa: PLC0415
+        from components.config.gke_rules import check_gke  # noqa: PLC0415
 
         problems += check_gke(config)
     return problems
