@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from tools.mock_runtime import ROOT, Registration, run_program, stack_config
-from tools.plan import coldstart, core, make_plan, order, validate
+from tools.plan import coldstart, core, make_plan, order, summary, validate
 from tools.plan.__main__ import main
 from tools.plan.diff import Change
 
@@ -30,7 +30,7 @@ def all_text(result) -> str:
 
 def test_ib_summary_shows_the_key_facts(ib):
     assert ib.exit_code == 0 and ib.error is None
-    for fact in ("4P1D", "prefill 4 x TP1", "decode 1 x TP4", "8 GPUs (prefill 4 + decode 4) on 2 GPU nodes",
+    for fact in ("4P1D", "prefill 4 x TP1", "decode 1 x TP4", "8 GPUs (prefill 4 + decode 4) on at least 1 GPU node",
                  "RDMA:      device plugin rdma/ib x1", "gateway:   istio (GatewayClass istio)",
                  "image ghcr.io/llm-d/llm-d-cuda:v0.5.0", "chart istiod 1.28.1",
                  "GPU node pool: none in this stack", "longest chain:", "all valid"):
@@ -277,3 +277,18 @@ def test_shared_cache_pulls_the_model_once_per_rollout_and_never_on_restart(stac
     result = make_plan(stack, tmp_path / "plan")
     assert "fresh rollout: 65 GB from the hub" in result.report
     assert "pod restart:   0 GB" in result.report
+
+
+def test_gpu_nodes_are_counted_by_packing_whole_pods():
+    from types import SimpleNamespace
+
+    def servers(pods, gpus, exclusive=False):
+        affinity = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{"topologyKey": "kubernetes.io/hostname"}]}}
+        container = {"name": "vllm", "resources": {"limits": {"nvidia.com/gpu": str(gpus)}}}
+        return SimpleNamespace(pods=pods, pod={"affinity": affinity} if exclusive else {}, containers=[container])
+
+    assert summary.nodes_needed([servers(4, 1), servers(1, 4)], 8) == 1  # the guide: 8 GPUs, one node
+    assert summary.nodes_needed([servers(8, 1), servers(2, 4)], 8) == 2
+    assert summary.nodes_needed([servers(3, 4), servers(1, 2)], 8) == 2
+    assert summary.nodes_needed([servers(1, 8, exclusive=True), servers(1, 8, exclusive=True)], 8) == 2
+    assert summary.nodes_needed([servers(2, 1, exclusive=True)], 8) == 2  # RDMA NICs: one pod per node

@@ -1,7 +1,6 @@
 """The plan's summary: component tree, resources by type, and the deployment's key facts."""
 
 import json
-import math
 import re
 from collections import Counter
 
@@ -96,25 +95,29 @@ def _one_pod_per_node(w: Workload) -> bool:
     return any(t.get("topologyKey") == "kubernetes.io/hostname" for t in terms)
 
 
-def nodes_needed(servers: list[Workload], gpus_per_node: int) -> Counter:
-    """GPU nodes per role: whole pods per node (a pod never spans nodes), one if pods exclude each other."""
-    needed = Counter()
-    for w in servers:
-        per_node = 1 if _one_pod_per_node(w) else max(1, gpus_per_node // max(1, _gpus(w)))
-        needed[w.role] += math.ceil((w.pods or 0) / per_node)
-    return needed
+def nodes_needed(servers: list[Workload], gpus_per_node: int) -> int:
+    """The fewest GPU nodes that hold every model-server pod whole (first-fit decreasing); a pod
+    with required hostname anti-affinity takes a node of its own."""
+    exclusive = sum(w.pods or 0 for w in servers if _one_pod_per_node(w))
+    sizes = sorted((_gpus(w) for w in servers if not _one_pod_per_node(w) for _ in range(w.pods or 0)), reverse=True)
+    free: list[int] = []
+    for size in sizes:
+        slot = next((i for i, left in enumerate(free) if left >= size), None)
+        if slot is None:
+            free.append(gpus_per_node - size)
+        else:
+            free[slot] -= size
+    return exclusive + len(free)
 
 
 def _gpu_line(registrations: list[Registration], servers: list[Workload], gpus_per_node: int) -> str:
     gpus = Counter()
     for w in servers:
         gpus[w.role] += (w.pods or 0) * _gpus(w)
-    needed = nodes_needed(servers, gpus_per_node)
-    need = sum(needed.values())
+    need = nodes_needed(servers, gpus_per_node)
     by_role = " + ".join(f"{role} {n}" for role, n in gpus.items())
-    nodes = ", ".join(f"{role} {n}" for role, n in needed.items())
     line = (f"{_plural(sum(gpus.values()), 'GPU')} ({by_role}) "
-            f"on {_plural(need, 'GPU node')} ({gpus_per_node} GPUs/node: {nodes})")
+            f"on at least {_plural(need, 'GPU node')} ({gpus_per_node} GPUs/node, pods packed whole)")
     for pool in objects.gpu_node_pools(registrations):
         inputs, scale = pool.inputs, pool.inputs.get("autoscaling") or {}
         if "nodeCount" in inputs:
