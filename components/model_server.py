@@ -11,6 +11,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import cold_start, vllm
+from components.config.credentials import EXTERNAL_SECRETS_ANNOTATION
 from components.config.model import ModelConfig, RoleConfig
 from components.kube import child, env_list, meta, resources
 from components.model_cache import IMAGE_USER, CacheWiring
@@ -101,6 +102,9 @@ class ModelServer(pulumi.ComponentResource):
 
 def _annotations(args: ModelServerArgs) -> dict:
     annotations = {**args.wiring.annotations, **args.cache.pod_annotations}
+    external = sorted({ref.secret for ref in args.spec.secret_env.values()})
+    if external:
+        annotations[EXTERNAL_SECRETS_ANNOTATION] = ",".join(external)
     return {"annotations": annotations} if annotations else {}
 
 
@@ -153,6 +157,10 @@ def vllm_container(args: ModelServerArgs) -> dict:
     if args.hf_secret and args.cache.needs_hf_token:
         env.append({"name": HF_TOKEN_KEY, "valueFrom": {"secretKeyRef": {"name": args.hf_secret, "key": HF_TOKEN_KEY}}})
     env += env_list({**wiring.env, **spec.env})
+    env += [
+        {"name": name, "valueFrom": {"secretKeyRef": {"name": ref.secret, "key": ref.key}}}
+        for name, ref in sorted(spec.secret_env.items())
+    ]
     container = {
         "name": "vllm",
         "image": args.versions.vllm_image,

@@ -1,6 +1,7 @@
 """Stack outputs: where the endpoint is, how to call it, and how to see both roles served."""
 
 import json
+import shlex
 
 import pulumi
 
@@ -10,10 +11,8 @@ from components.names import ROLES, Release
 
 def chat_curl(endpoint: str, model: str) -> str:
     body = json.dumps({"model": model, "messages": [{"role": "user", "content": "Explain P/D disaggregation in one sentence."}]})
-    return (
-        f"curl -sS http://{endpoint or '<gateway-address>'}/v1/chat/completions "
-        f"-H 'Content-Type: application/json' -d '{body}'"
-    )
+    url = f"http://{endpoint or '<gateway-address>'}/v1/chat/completions"
+    return f"curl -sS {shlex.quote(url)} -H 'Content-Type: application/json' -d {shlex.quote(body)}"
 
 
 def served_requests_command(release: Release, role: str) -> str:

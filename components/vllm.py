@@ -67,6 +67,8 @@ def nixl_env() -> list[dict]:
 
 
 def managed_flag(arg: str) -> str | None:
-    """The managed flag an extra argument would set again, if any."""
+    """The managed flag an extra argument would set again, if any (vLLM reads `_` in flags as `-`)."""
     name = arg.split("=", 1)[0]
+    if name.startswith("--"):
+        name = "--" + name[2:].replace("_", "-")
     return name if name in MANAGED_FLAGS else None

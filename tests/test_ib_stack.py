@@ -251,3 +251,11 @@ def test_shared_cluster_can_skip_crds_and_control_plane():
     assert not run.of_type("kubernetes:helm.sh/v4:Chart")
     assert not run.kube("Namespace")
     assert run.one("Gateway")
+
+
+def test_credentials_come_from_existing_secrets_by_reference():
+    run = run_stack("ib", {"prefill": {"secretEnv": {"WANDB_API_KEY": {"secret": "team-wandb", "key": "api-key"}}}})
+    template = run.one("Deployment", "ms-pd-llm-d-modelservice-prefill").inputs["spec"]["template"]
+    env = {e["name"]: e for e in container(run.one("Deployment", "ms-pd-llm-d-modelservice-prefill"), "vllm")["env"]}
+    assert env["WANDB_API_KEY"]["valueFrom"] == {"secretKeyRef": {"name": "team-wandb", "key": "api-key"}}
+    assert template["metadata"]["annotations"]["llm-d.ai/external-secrets"] == "team-wandb"

@@ -40,6 +40,7 @@ from components.config.gke import (
 )
 from components.config.load import validate
 from components.config.model import ROLE_DEFAULTS, StackConfig
+from components.config.rules import CONTROL_PLANE_NAMESPACES, SYSTEM_NAMESPACES
 from components.vllm import MANAGED_ENV, MANAGED_FLAGS
 from conftest import _validator
 from tools.invariants import SECRET_ENV_NAME, Context, check_run, parse_flags, vllm_containers
@@ -285,7 +286,13 @@ POW2 = [1, 2, 4, 8, 16]
 
 
 REPLICAS = st.one_of(st.integers(1, 8), st.integers(1, 256))
+SECRET_ENV = st.dictionaries(
+    st.sampled_from(["WANDB_API_KEY", "HF_MIRROR_TOKEN", "S3_SECRET_ACCESS_KEY", "OTEL_EXPORTER_OTLP_HEADERS"]),
+    st.fixed_dictionaries({"secret": dns_label(30), "key": st.sampled_from(["token", "api-key", "HEADERS", "key.txt"])}),
+    max_size=2,
+)
 ROLE_FIELDS = {
+    "secretEnv": SECRET_ENV,
     "cpu": CPU,
     "memory": MEMORY,
     "shmSize": MEMORY,
@@ -426,6 +433,13 @@ def finish(draw, config: dict, blocks: dict, providers: list[str]) -> tuple[dict
     provider = draw(st.sampled_from(providers))  # drawn on its own so that every provider is well covered
     if provider != "istio" or draw(st.booleans()):
         config.setdefault("gateway", {})["provider"] = provider
+    # A namespace the cluster or the control plane owns is refused (see rules._namespace_is_ours).
+    namespace = config.get("namespace", "llm-d-pd")
+    installs_control_plane = config.get("gateway", {}).get("installControlPlane", True)
+    if installs_control_plane and namespace == CONTROL_PLANE_NAMESPACES.get(provider):
+        config["namespace"] = "llm-d-pd"
+    elif namespace in SYSTEM_NAMESPACES and config.get("createNamespace", True):
+        config["createNamespace"] = False
     # The cache must hold the weights wherever the pods write them (download mode, or a PVC).
     size_gb = config.get("model", {}).get("sizeGb", 65.0)
     cache = config.get("modelCache", {})
@@ -670,6 +684,8 @@ def _model_for(annotation: Any, value: Any) -> Optional[type[BaseModel]]:
     annotation = _unwrap(annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
+    if typing.get_origin(annotation) is dict:
+        return None  # a map (e.g. secretEnv): its values are read per key, not as one block
     members = [a for a in typing.get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
     if members and isinstance(value, dict):
         for member in members:
@@ -1205,6 +1221,8 @@ def _model_keys(model: type[BaseModel], wanted: set, path=()) -> None:
         where = (*path, alias)
         if typing.get_origin(inner) is list:
             inner, where = typing.get_args(inner)[0], (*where, 0)
+        if typing.get_origin(inner) is dict:
+            continue  # a map keyed by user-chosen names: covered as one key
         members = [inner] if isinstance(inner, type) and issubclass(inner, BaseModel) else [
             a for a in typing.get_args(inner) if isinstance(a, type) and issubclass(a, BaseModel)
         ]
@@ -1250,10 +1268,9 @@ def test_the_generators_cover_every_config_key():
     assert missing == [], f"keys no generator produces: {missing}"
 
 
-# --- known gaps: configs the model accepts that do not deploy correctly ---------------------------
-# Each case must either stop with a clear error naming the key, or deploy correctly. Today neither
-# happens; the cases are strict xfails, so the fix (in the config model or the program) makes them
-# XPASS and fail, and the marker is then removed. The generators above stay inside these gaps.
+# --- closed gaps: configs the model once accepted that did not deploy correctly --------------------
+# Found by these tests; each must now either stop with a clear error naming the key, or deploy
+# correctly. Kept as regression tests.
 def accepted_correctly_or_refused(platform: str, config: dict, key: str, token: Optional[str] = None) -> None:
     result = run(platform, config, token, expect_error=True)
     if result.error is None:
@@ -1264,64 +1281,65 @@ def accepted_correctly_or_refused(platform: str, config: dict, key: str, token: 
     assert result.registrations == []
 
 
-def known_gap(reason: str):
-    return pytest.mark.xfail(strict=True, reason=f"known gap: {reason}")
+def closed_gap(reason: str):
+    """A gap these tests found and the program then closed; kept as a regression test."""
+    return lambda test: test
 
 
 IB = {"platform": {"kind": "existing"}}
 
 
-@known_gap("components/config/base.quantity_value misreads Ki ('100Ki'.rstrip('kMGTPEimn') is '100K'): ValueError, not a RunError")
+@closed_gap("components/config/base.quantity_value misreads Ki ('100Ki'.rstrip('kMGTPEimn') is '100K'): ValueError, not a RunError")
 def test_known_gap_cache_size_in_kibibytes():
     accepted_correctly_or_refused("ib", {**IB, "modelCache": {"size": "100Ki"}}, "modelCache.size")
 
 
-@known_gap("nodeSelector keys and values are not checked as label syntax; the API server rejects the pods")
+@closed_gap("nodeSelector keys and values are not checked as label syntax; the API server rejects the pods")
 def test_known_gap_node_selector_label_syntax():
     accepted_correctly_or_refused("ib", {**IB, "decode": {"nodeSelector": {"bad key!": "x"}}}, "decode.nodeSelector")
 
 
-@known_gap("a toleration without a key must have operator Exists; the API server rejects the pods")
+@closed_gap("a toleration without a key must have operator Exists; the API server rejects the pods")
 def test_known_gap_toleration_without_key():
     accepted_correctly_or_refused("ib", {**IB, "decode": {"tolerations": [{}]}}, "decode.tolerations")
 
 
-@known_gap("a toleration with operator Exists must not have a value; the API server rejects the pods")
+@closed_gap("a toleration with operator Exists must not have a value; the API server rejects the pods")
 def test_known_gap_toleration_exists_with_value():
     config = {**IB, "prefill": {"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "value": "present"}]}}
     accepted_correctly_or_refused("ib", config, "prefill.tolerations")
 
 
-@known_gap("platform.rdma.env is not checked against the managed env vars; the vLLM container gets HF_HUB_OFFLINE twice")
+@closed_gap("platform.rdma.env is not checked against the managed env vars; the vLLM container gets HF_HUB_OFFLINE twice")
 def test_known_gap_rdma_env_overrides_a_managed_variable():
     config = {"platform": {"kind": "existing", "rdma": {"env": {"HF_HUB_OFFLINE": "0"}}}}
     accepted_correctly_or_refused("ib", config, "platform.rdma.env")
 
 
-@known_gap("vLLM reads --tensor_parallel_size as --tensor-parallel-size; the managed-flag check does not, so GPUs != TP x DP")
+@closed_gap("vLLM reads --tensor_parallel_size as --tensor-parallel-size; the managed-flag check does not, so GPUs != TP x DP")
 def test_known_gap_managed_flag_spelt_with_underscores():
     accepted_correctly_or_refused("ib", {**IB, "prefill": {"extraArgs": ["--tensor_parallel_size=2"]}}, "prefill.extraArgs[0]")
 
 
-@known_gap("a credential-looking env var is accepted as plain text (Deployment and state); there is no secretKeyRef path")
+@closed_gap("a credential-looking env var is accepted as plain text (Deployment and state); there is no secretKeyRef path")
 def test_known_gap_plaintext_credential_env():
     accepted_correctly_or_refused("ib", {**IB, "prefill": {"env": {"WANDB_API_KEY": "0123456789abcdef"}}}, "prefill.env.WANDB_API_KEY")
 
 
-@known_gap("namespace istio-system with the istio provider defines the Namespace twice (release and control plane)")
+@closed_gap("namespace istio-system with the istio provider defines the Namespace twice (release and control plane)")
 def test_known_gap_namespace_of_the_control_plane():
     accepted_correctly_or_refused("ib", {**IB, "namespace": "istio-system"}, "namespace")
 
 
 @needs_gke
-@known_gap("on GKE a role nodeSelector may name labels the program's GPU pool does not carry; the pods never schedule")
+@closed_gap("on GKE a role nodeSelector may name labels the program's GPU pool does not carry; the pods never schedule")
 def test_known_gap_gke_node_selector_the_gpu_pool_lacks():
     config = copy.deepcopy(stack_config("gke"))
     config["decode"] = {**config["decode"], "nodeSelector": {"gpu.nvidia.com/model": "H200"}}
     accepted_correctly_or_refused("gke", config, "decode.nodeSelector")
 
 
-@known_gap("components/outputs.chat_curl puts the served name inside single quotes unescaped")
+@closed_gap("components/outputs.chat_curl puts the served name inside single quotes unescaped")
 def test_known_gap_served_name_with_a_quote_breaks_the_curl_output():
     import json
     import shlex

@@ -28,6 +28,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
+from components.config.credentials import CREDENTIAL_ENV_NAME, EXTERNAL_SECRETS_ANNOTATION
+
 Obj = Mapping[str, Any]
 
 
@@ -62,7 +64,7 @@ METRICS_URLS = frozenset({"/metrics"})
 # The only workload allowed to run privileged / on the host: GKE's NCCL gIB RDMA installer DaemonSet.
 PRIVILEGED_INSTALLER_IMAGES = ("us-docker.pkg.dev/gce-ai-infra/gpudirect-gib/nccl-plugin-gib",)
 # Env names that hold credentials: they must come from a secretKeyRef, never a literal value.
-SECRET_ENV_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|CREDENTIAL|PRIVATE_?KEY)", re.IGNORECASE)
+SECRET_ENV_NAME = CREDENTIAL_ENV_NAME
 # Secret values shorter than this are not searched for elsewhere (too many false matches).
 MIN_SECRET_LEN = 8
 GKE_INTERFACES = "networking.gke.io/interfaces"
@@ -962,10 +964,11 @@ def check_secrets(objects: Sequence[Obj], context: Context = Context()) -> list[
         for path in leaked_secrets(obj, secrets):
             out.append(f"[secrets] {where(obj)}: {path} holds a Secret's value in plain text")
     for obj, meta, spec in workloads(objects):
+        external = set(filter(None, str(_map(meta.get("annotations")).get(EXTERNAL_SECRETS_ANNOTATION, "")).split(",")))
         for fld, c in all_containers(spec):
             for env in map(_map, _list(c.get("env"))):
                 ref = _map(_map(env.get("valueFrom")).get("secretKeyRef"))
-                if not ref or ref.get("optional") is True:
+                if not ref or ref.get("optional") is True or ref.get("name") in external:
                     continue
                 secret = _find(objects, "Secret", str(ref.get("name")), namespace_of(obj))
                 if secret is None:

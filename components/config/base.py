@@ -1,5 +1,6 @@
 """Building blocks shared by every config block: strict camelCase models and value types."""
 
+import re
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
@@ -14,7 +15,13 @@ ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 HF_MODEL_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$"
 DURATION = r"^[0-9]+(s|m|h)$"
 
+# Kubernetes label keys ([prefix/]name) and values.
+LABEL_KEY = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$"
+
 DnsLabel = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63)]
+LabelKey = Annotated[str, StringConstraints(pattern=LABEL_KEY, max_length=316)]
+LabelValue = Annotated[str, StringConstraints(pattern=LABEL_VALUE, max_length=63)]
 Quantity = Annotated[str, StringConstraints(pattern=QUANTITY)]
 EnvName = Annotated[str, StringConstraints(pattern=ENV_NAME)]
 Duration = Annotated[str, StringConstraints(pattern=DURATION)]
@@ -35,5 +42,5 @@ _UNITS = {"": 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, 
 
 def quantity_value(quantity: str) -> float:
     """A Kubernetes quantity as a plain number (bytes for memory and storage)."""
-    number = quantity.rstrip("kMGTPEimn")
-    return float(number) * _UNITS[quantity[len(number):]]
+    number, unit = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", quantity).groups()
+    return float(number) * _UNITS[unit]

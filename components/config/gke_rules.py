@@ -28,10 +28,13 @@ if TYPE_CHECKING:
 def check_gke(config: "StackConfig") -> list[Problem]:
     """Rules of the gke platform that involve several keys (zone vs region, capacity options...)."""
     gke: GkeClusterConfig = config.platform
+    machine = _machine(gke.gpu_pool)
     return [
+        # Selectors are checked against a valid GPU shape only: a wrong shape is the one problem to fix.
+        *(_node_selectors(config, gke) if not machine else []),
         *_cluster_name(gke),
         *_zone(gke),
-        *_machine(gke.gpu_pool),
+        *machine,
         *_versions(gke),
         *_capacity(gke),
         *_system_pool(gke.system_pool),
@@ -232,3 +235,31 @@ def _gib(image: str) -> list[Problem]:
             f"Use nccl-plugin-gib:{minimum} or newer (the default is v1.1.1).",
         )
     ]
+
+
+def gpu_node_labels(gke: GkeClusterConfig) -> dict[str, str]:
+    """Labels GKE puts on every node of the program's GPU pool."""
+    from components.platform.gke.names import GPU_POOL  # noqa: PLC0415 - a plain constant
+
+    pool = gke.gpu_pool
+    return {
+        "cloud.google.com/gke-nodepool": GPU_POOL,
+        "cloud.google.com/gke-accelerator": pool.accelerator_type,
+        "node.kubernetes.io/instance-type": pool.machine_type,
+        "topology.kubernetes.io/zone": gke.zone,
+        "topology.kubernetes.io/region": gke.region,
+    }
+
+
+def _node_selectors(config: "StackConfig", gke: GkeClusterConfig) -> list[Problem]:
+    """A selector the GPU pool's nodes do not match leaves the pods Pending forever."""
+    labels = gpu_node_labels(gke)
+    problems = []
+    for role in ("prefill", "decode"):
+        for key, value in getattr(config, role).node_selector.items():
+            if labels.get(key) != value:
+                known = ", ".join(f"{k}={v}" for k, v in labels.items())
+                problems.append(
+                    Problem(f"{role}.nodeSelector.{key}", f"matches no node of the GPU pool (its nodes carry {known}); remove it.")
+                )
+    return problems

@@ -16,6 +16,8 @@ from components.config.base import (
     DnsLabel,
     Duration,
     EnvName,
+    LabelKey,
+    LabelValue,
     Quantity,
     Strict,
 )
@@ -30,10 +32,25 @@ def _power_of_two(value: int) -> int:
 
 
 class Toleration(Strict):
-    key: Optional[str] = None
+    key: Optional[LabelKey] = None
     operator: Literal["Equal", "Exists"] = "Equal"
-    value: Optional[str] = None
+    value: Optional[LabelValue] = None
     effect: Optional[Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]] = None
+
+    @model_validator(mode="after")
+    def _as_the_api_server_requires(self):
+        if self.key is None and self.operator != "Exists":
+            raise ValueError("a toleration without a key must have operator: Exists (it then tolerates every taint)")
+        if self.operator == "Exists" and self.value is not None:
+            raise ValueError("a toleration with operator: Exists takes no value; remove it or use operator: Equal")
+        return self
+
+
+class SecretEnv(Strict):
+    """An environment variable read from an existing Kubernetes Secret in the release's namespace."""
+
+    secret: DnsLabel
+    key: Annotated[str, StringConstraints(pattern=r"^[-._a-zA-Z0-9]+$")]
 
 
 class RoleConfig(Strict):
@@ -47,7 +64,9 @@ class RoleConfig(Strict):
     shm_size: Quantity = "16Gi"
     extra_args: list[str] = Field(default_factory=list)
     env: dict[EnvName, str] = Field(default_factory=dict)
-    node_selector: dict[str, str] = Field(default_factory=dict)
+    # Credentials: referenced from a Secret, never written into the Deployment or the state.
+    secret_env: dict[EnvName, SecretEnv] = Field(default_factory=dict)
+    node_selector: dict[LabelKey, LabelValue] = Field(default_factory=dict)
     tolerations: list[Toleration] = Field(default_factory=list)
 
     @field_validator("tensor_parallel")

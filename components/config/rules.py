@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from components.config.base import quantity_value
+from components.config.credentials import CREDENTIAL_ENV_NAME
 from components.config.model import RoleConfig, StackConfig
 from components.config.problems import Problem
 from components.vllm import MANAGED_ENV, managed_flag
@@ -26,6 +27,9 @@ def check(config: StackConfig, hf_token: SecretInput) -> list[Problem]:
     problems += _hf_token(config, hf_token)
     problems += _gateway_fits_platform(config)
     problems += _cache_holds_the_weights(config)
+    problems += _namespace_is_ours(config)
+    if config.platform.kind == "existing":
+        problems += _env_block("platform.rdma.env", config.platform.rdma.env)
     if config.platform.kind == "gke":
         from components.config.gke_rules import check_gke  # noqa: PLC0415
 
@@ -72,12 +76,44 @@ def _managed_inputs(name: str, role: RoleConfig) -> list[Problem]:
                     f"{name}.dataParallel); set it there instead.",
                 )
             )
-    for key in role.env:
+    problems += _env_block(f"{name}.env", role.env)
+    for key in role.secret_env:
+        if key in MANAGED_ENV or key in role.env:
+            problems.append(Problem(f"{name}.secretEnv.{key}", f"is also set by the program or by {name}.env; set it once."))
+    return problems
+
+
+def _env_block(path: str, env: dict[str, str]) -> list[Problem]:
+    problems = []
+    for key in env:
         if key in MANAGED_ENV:
+            problems.append(Problem(f"{path}.{key}", "is set by the program (NIXL side channel, model cache, HF token); remove it."))
+        elif CREDENTIAL_ENV_NAME.search(key):
+            where = path.rsplit(".", 1)[0]
             problems.append(
-                Problem(f"{name}.env.{key}", "is set by the program (NIXL side channel, model cache, HF token); remove it.")
+                Problem(
+                    f"{path}.{key}",
+                    "looks like a credential; a plain value would be written into the Deployment and the stack "
+                    f"state. Put it in a Secret and reference it: `{where}.secretEnv.{key}: {{secret: <name>, key: <key>}}`"
+                    + ("" if where.startswith(("prefill", "decode")) else " on each role") + ".",
+                )
             )
     return problems
+
+
+SYSTEM_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease", "gmp-system", "gmp-public"}
+CONTROL_PLANE_NAMESPACES = {"istio": "istio-system", "kgateway": "kgateway-system"}
+
+
+def _namespace_is_ours(config: StackConfig) -> list[Problem]:
+    """The release's namespace must not be one the cluster or the gateway control plane owns."""
+    ns, gateway = config.namespace, config.gateway
+    control_plane = CONTROL_PLANE_NAMESPACES.get(gateway.provider) if gateway.install_control_plane else None
+    if ns == control_plane:
+        return [Problem("namespace", f"is {ns}, where this stack installs the {gateway.provider} control plane; use a namespace of its own, e.g. llm-d-pd.")]
+    if ns in SYSTEM_NAMESPACES and config.create_namespace:
+        return [Problem("namespace", f"is {ns}, a system namespace Pulumi must not own (it would delete it on destroy); use a namespace of its own, or set createNamespace: false.")]
+    return []
 
 
 def _hf_token(config: StackConfig, token: SecretInput) -> list[Problem]:
