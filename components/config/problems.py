@@ -35,6 +35,8 @@ def _problem(err: dict[str, Any], root: type[BaseModel]) -> Problem:
     if kind == "missing":
         return Problem(key, "is required")
     message = err["msg"].removeprefix("Value error, ")
+    if err["loc"] and err["loc"][-1] == "[key]":
+        message = f"is not a valid name here: {message[0].lower()}{message[1:]}"
     if kind != "value_error" and not isinstance(err.get("input"), (dict, list, type(None))):
         message += f" (got {err['input']!r})"
     return Problem(key, message)
@@ -46,6 +48,8 @@ def _walk(root: type[BaseModel], loc: tuple) -> tuple[str, Optional[type[BaseMod
     current: Any = root
     holder: Optional[type[BaseModel]] = None
     for item in loc:
+        if item == "[key]":  # pydantic's marker for a bad dict key: the key itself is the location
+            continue
         if isinstance(item, int):
             parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
             current = _element_type(current)
