@@ -55,7 +55,7 @@ class Benchmark(pulumi.ComponentResource):
     ):
         """`depends_on`: what its volume and config need; `serving`: what the Job runs against."""
         super().__init__("llmd:serving:Benchmark", name, None, opts)
-        bench_name = f"{release.model_service}-bench"
+        bench_name = release.benchmark
         labels = release.component_labels("benchmark")
         claim_spec: dict = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": config.benchmark.results_size}}}
         if config.benchmark.storage_class:

@@ -7,7 +7,7 @@ import pulumi_kubernetes as k8s
 
 from components import scheduler_config
 from components.config.model import StackConfig
-from components.kube import child, meta, resources
+from components.kube import child, meta, resources, role_ref, service_account
 from components.names import (
     EPP_GRPC_PORT,
     EPP_HEALTH_PORT,
@@ -59,8 +59,8 @@ class InferencePool(pulumi.ComponentResource):
         binding = k8s.rbac.v1.RoleBinding(
             f"{name}-epp",
             metadata=meta(release.epp, ns, labels),
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": release.epp},
-            subjects=[{"kind": "ServiceAccount", "name": release.epp, "namespace": ns}],
+            role_ref=role_ref("Role", release.epp),
+            subjects=[service_account(release.epp, ns)],
             opts=child(self, depends_on + [role, account]),
         )
         plugins = k8s.core.v1.ConfigMap(
@@ -241,8 +241,8 @@ class InferencePool(pulumi.ComponentResource):
         binding = k8s.rbac.v1.ClusterRoleBinding(
             f"{name}-epp-metrics",
             metadata=meta(release.epp_cluster_role, labels=labels),
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": release.epp_cluster_role},
-            subjects=[{"kind": "ServiceAccount", "name": release.epp, "namespace": release.namespace}],
+            role_ref=role_ref("ClusterRole", release.epp_cluster_role),
+            subjects=[service_account(release.epp, release.namespace)],
             opts=child(self, depends_on + [metrics_auth]),
         )
         return [metrics_auth, binding]
@@ -269,7 +269,7 @@ class InferencePool(pulumi.ComponentResource):
             f"{name}-epp-monitor",
             api_version="monitoring.coreos.com/v1",
             kind="ServiceMonitor",
-            metadata=meta(f"{release.epp}-monitor", release.namespace, labels),
+            metadata=meta(release.epp_monitor, release.namespace, labels),
             spec={
                 "jobLabel": release.epp,
                 "endpoints": [
@@ -290,7 +290,7 @@ class InferencePool(pulumi.ComponentResource):
     def _gmp_monitor(self, name, interval, labels, depends_on) -> list[pulumi.Resource]:
         """Google Managed Prometheus: its collector (gmp-system/collector) may read only the token Secret."""
         release = self._release
-        reader = f"{release.epp}-metrics-token-reader"
+        reader = release.epp_token_reader
         role = k8s.rbac.v1.Role(
             f"{name}-gmp-token-reader",
             metadata=meta(reader, release.namespace, labels),
@@ -300,15 +300,15 @@ class InferencePool(pulumi.ComponentResource):
         binding = k8s.rbac.v1.RoleBinding(
             f"{name}-gmp-token-reader",
             metadata=meta(reader, release.namespace, labels),
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": reader},
-            subjects=[{"kind": "ServiceAccount", "name": "collector", "namespace": "gmp-system"}],
+            role_ref=role_ref("Role", reader),
+            subjects=[service_account("collector", "gmp-system")],
             opts=child(self, depends_on + [role]),
         )
         monitoring = k8s.apiextensions.CustomResource(
             f"{name}-epp-monitor",
             api_version="monitoring.googleapis.com/v1",
             kind="PodMonitoring",
-            metadata=meta(f"{release.epp}-monitor", release.namespace, labels),
+            metadata=meta(release.epp_monitor, release.namespace, labels),
             spec={
                 "selector": {"matchLabels": release.epp_selector},
                 "endpoints": [

@@ -94,7 +94,7 @@ class ModelServer(pulumi.ComponentResource):
             f"{name}-podmonitor",
             api_version=api,
             kind=kind,
-            metadata=meta(f"{release.deployment(args.role)}-podmonitor", release.namespace, labels),
+            metadata=meta(release.pod_monitor(args.role), release.namespace, labels),
             spec=spec,
             opts=child(self, depends_on),
         )

@@ -67,11 +67,23 @@ class Release:
         return f"{self.epp}-metrics-reader"
 
     @property
+    def epp_monitor(self) -> str:
+        return f"{self.epp}-monitor"
+
+    @property
+    def epp_token_reader(self) -> str:
+        """Role letting Google Managed Prometheus read the picker's metrics token."""
+        return f"{self.epp}-metrics-token-reader"
+
+    @property
     def model_service(self) -> str:
         return f"ms-{self.suffix}-llm-d-modelservice"
 
     def deployment(self, role: RoleName) -> str:
         return f"{self.model_service}-{role}"
+
+    def pod_monitor(self, role: RoleName) -> str:
+        return f"{self.deployment(role)}-podmonitor"
 
     @property
     def model_cache(self) -> str:
@@ -84,6 +96,19 @@ class Release:
     @property
     def model_fill(self) -> str:
         return f"{self.model_service}-model-fill"
+
+    @property
+    def verifier(self) -> str:
+        return f"{self.model_service}-verify"
+
+    @property
+    def verifier_metrics_role(self) -> str:
+        # Cluster-scoped: /metrics is a non-resource URL.
+        return f"{self.epp_cluster_role}-metrics-reader"
+
+    @property
+    def benchmark(self) -> str:
+        return f"{self.model_service}-bench"
 
     @property
     def route(self) -> str:

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.config.model import StackConfig
-from components.kube import child, env_list, meta, resources
+from components.kube import child, env_list, meta, resources, role_ref, service_account
 from components.names import Release
 from components.verification import SCRIPT, job_env, script_text
 
@@ -38,7 +38,7 @@ class Verification(pulumi.ComponentResource):
     ):
         """`depends_on`: what its RBAC and script need; `serving`: what the Job itself verifies."""
         super().__init__("llmd:serving:Verification", name, None, opts)
-        job_name = f"{release.model_service}-verify"
+        job_name = release.verifier
         labels = release.component_labels("verification")
         ns = release.namespace
         timeout = config.verification.timeout_seconds
@@ -53,11 +53,11 @@ class Verification(pulumi.ComponentResource):
         role_binding = k8s.rbac.v1.RoleBinding(
             f"{name}-pods",
             metadata=meta(job_name, ns, labels),
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": job_name},
-            subjects=[{"kind": "ServiceAccount", "name": job_name, "namespace": ns}],
+            role_ref=role_ref("Role", job_name),
+            subjects=[service_account(job_name, ns)],
             opts=child(self, depends_on + [role, account]),
         )
-        reader_role = f"{release.epp_cluster_role}-metrics-reader"
+        reader_role = release.verifier_metrics_role
         metrics_reader = k8s.rbac.v1.ClusterRole(
             f"{name}-metrics",
             metadata=meta(reader_role, labels=labels),
@@ -67,8 +67,8 @@ class Verification(pulumi.ComponentResource):
         metrics_binding = k8s.rbac.v1.ClusterRoleBinding(
             f"{name}-metrics",
             metadata=meta(reader_role, labels=labels),
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": reader_role},
-            subjects=[{"kind": "ServiceAccount", "name": job_name, "namespace": ns}],
+            role_ref=role_ref("ClusterRole", reader_role),
+            subjects=[service_account(job_name, ns)],
             opts=child(self, depends_on + [metrics_reader, account]),
         )
         script = k8s.core.v1.ConfigMap(
