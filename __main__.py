@@ -34,7 +34,7 @@ gateway = GatewayProvider(
     depends_on=in_cluster,
     opts=k8s_opts,
 )
-pool = InferencePool("pool", config, release, crds=gateway.crds, depends_on=in_cluster, opts=k8s_opts)
+pool = InferencePool("pool", config, release, crds=gateway.kinds_ready, depends_on=in_cluster, opts=k8s_opts)
 hf_secret = release.hf_secret if namespace.hf_secret else None
 cache = ModelCache("model-cache", config, release, hf_secret, depends_on=in_cluster + namespace.workload_ready, opts=k8s_opts)
 

@@ -39,9 +39,9 @@ def fill_seconds(size_gb: float) -> int:
     return SAFETY_FACTOR * load_seconds(size_gb, "hub") + IMAGE_PULL_SECONDS
 
 
-def rollout_wait(size_gb: float, path: LoadPath) -> str:
+def rollout_wait(size_gb: float, path: LoadPath, node_provisioning_seconds: int = 0) -> str:
     """Pulumi's create/update timeout for a model-server Deployment, as a duration string."""
-    return minutes(startup_budget_seconds(size_gb, path) + IMAGE_PULL_SECONDS)
+    return minutes(node_provisioning_seconds + startup_budget_seconds(size_gb, path) + IMAGE_PULL_SECONDS)
 
 
 def minutes(seconds: int) -> str:

@@ -51,6 +51,8 @@ class GatewayProvider(pulumi.ComponentResource):
         self.crds = [] if manages_crds or not config.install_crds else self._crds(name, versions, managed)
         install_control_plane = config.install_control_plane and not managed
         control_plane = self._control_plane(name, config, versions) if install_control_plane else []
+        # What provides the gateway's kinds (its CRDs and controller): custom resources wait for it.
+        self.kinds_ready: list[pulumi.Resource] = self.crds + control_plane
         self.class_name = class_name
         labels = release.component_labels("inference-gateway")
 

@@ -108,7 +108,8 @@ class InferencePool(pulumi.ComponentResource):
         )
         self.extras: list[pulumi.Resource] = []
         if config.gateway.provider == "istio":
-            self.extras.append(self._istio_destination_rule(name, labels, depends_on))
+            # Its kind comes with Istio's base chart.
+            self.extras.append(self._istio_destination_rule(name, labels, depends_on + crds))
         if config.gateway.provider == "gke":
             self.extras += self._gke_policies(name, labels, depends_on + [self.pool])
         # The picker authenticates and authorizes every /metrics scrape (its default), monitored or not.

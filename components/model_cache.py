@@ -9,6 +9,7 @@ mounts the filled cache read-only, so a restart or a scale-up pulls nothing from
 Download mode reproduces the upstream guide: an emptyDir per pod, filled by vLLM itself.
 """
 
+import json
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -23,6 +24,9 @@ from components.names import HF_TOKEN_KEY, Release
 MODEL_CACHE_DIR = "/model-cache"
 COMPILE_CACHE_DIR = "/compile-cache"
 COMPLETE_MARKER = ".complete"
+# Alternate formats some repos carry beside the weights vLLM loads (gpt-oss: original/, metal/):
+# downloading them would double the bytes the cache, the Job's deadline and the PVC are sized for.
+IGNORED_FILES = ["original/*", "metal/*"]
 # The llm-d CUDA image runs as this user; volumes are group-writable/readable for it.
 IMAGE_USER = 2000
 
@@ -144,7 +148,8 @@ def fill_script(model: str) -> str:
         f'target="{target}"\n'
         f'if [ -f "$target/{COMPLETE_MARKER}" ]; then echo "cache already holds {model}"; exit 0; fi\n'
         "python3 -c 'import os; from huggingface_hub import snapshot_download; "
-        'snapshot_download(repo_id=os.environ["MODEL"], local_dir=os.environ["TARGET"], max_workers=16)\'\n'
+        'snapshot_download(repo_id=os.environ["MODEL"], local_dir=os.environ["TARGET"], max_workers=16, '
+        f"ignore_patterns={json.dumps(IGNORED_FILES)})'\n"
         f'touch "$target/{COMPLETE_MARKER}"\n'
         'echo "filled $target"\n'
     )

@@ -6,6 +6,7 @@ on the node keeps a restarted pod's reload local; gcsfuse documents parallel dow
 this mount enables, as up to 9x faster for large-file model loads.
 """
 
+import hashlib
 from typing import Optional
 
 import pulumi
@@ -28,8 +29,21 @@ FUSE_POD_ANNOTATIONS = {
 
 
 def bucket_names(config: StackConfig) -> tuple[str, str]:
-    base = config.model_cache.bucket or f"{config.platform.project}-llmd-{config.release_suffix}-models"
+    """Per project, cluster and release (bucket names are global, at most 63 characters)."""
+    platform = config.platform
+    base = config.model_cache.bucket or f"{platform.project}-{platform.cluster_name}-{config.release_suffix}-models"
+    if len(base) > 63 - len("-compile"):
+        base = f"{platform.project}-llmd-{_short_id(config)}-models"
     return base, f"{base}-compile"
+
+
+def account_id(config: StackConfig, purpose: str) -> str:
+    """A service-account id (6-30 characters) unique per cluster and release in the project."""
+    return f"llmd-{_short_id(config)}-{purpose}"
+
+
+def _short_id(config: StackConfig) -> str:
+    return hashlib.sha256(f"{config.platform.cluster_name}/{config.release_suffix}".encode()).hexdigest()[:8]
 
 
 def _fuse_volume(name: str, bucket: pulumi.Input[str], read_only: bool, file_cache: bool) -> dict:
@@ -75,9 +89,9 @@ class GcsCache:
         def identity(suffix: str, ksa_names: list[str], grants: list[tuple[gcp.storage.Bucket, str]]):
             account = gcp.serviceaccount.Account(
                 f"{name}-{suffix}",
-                account_id=f"llmd-{release.suffix}-{suffix}",
+                account_id=account_id(config, suffix),
                 project=project,
-                display_name=f"llm-d {release.suffix} model cache ({suffix})",
+                display_name=f"llm-d {platform.cluster_name}/{release.suffix} model cache ({suffix})",
                 opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
             )
             for i, (target, role) in enumerate(grants):
@@ -119,7 +133,7 @@ class GcsCache:
             release,
             _fuse_volume("model-cache", models.name, read_only=False, file_cache=False),
             hf_secret,
-            {"gke-gcsfuse/volumes": "true"},
+            dict(FUSE_POD_ANNOTATIONS),
             release.model_fill,
             depends_on + [fill_account, models],
         )

@@ -59,7 +59,7 @@ class ModelServer(pulumi.ComponentResource):
             opts=child(self, depends_on),
         )
         # Pulumi waits as long as the startup probe allows for this model size and load path.
-        wait = cold_start.rollout_wait(args.model.size_gb, args.cache.load_path)
+        wait = cold_start.rollout_wait(args.model.size_gb, args.cache.load_path, args.wiring.node_provisioning_seconds)
         self.deployment = k8s.apps.v1.Deployment(
             name,
             metadata=meta(deployment_name, release.namespace, labels),

@@ -37,8 +37,11 @@ def plugins_config(scheduler: SchedulerConfig) -> dict:
         plugins.append(
             {
                 "type": "prefix-cache-scorer",
+                # GAIE v1.3.0 reads `blockSize` (characters per hashed block); auto-tuning would
+                # size blocks from vLLM's block size and no longer match the handler's hashBlockSize.
                 "parameters": {
-                    "hashBlockSize": scheduler.hash_block_size,
+                    "autoTune": False,
+                    "blockSize": scheduler.hash_block_size,
                     "maxPrefixBlocksToMatch": 256,
                     "lruCapacityPerServer": 31250,
                 },

@@ -259,3 +259,21 @@ def test_credentials_come_from_existing_secrets_by_reference():
     env = {e["name"]: e for e in container(run.one("Deployment", "ms-pd-llm-d-modelservice-prefill"), "vllm")["env"]}
     assert env["WANDB_API_KEY"]["valueFrom"] == {"secretKeyRef": {"name": "team-wandb", "key": "api-key"}}
     assert template["metadata"]["annotations"]["llm-d.ai/external-secrets"] == "team-wandb"
+
+
+def test_destination_rule_waits_for_the_istio_charts_that_bring_its_kind(ib):
+    charts = {r.urn for r in ib.of_type("kubernetes:helm.sh/v4:Chart")}
+    assert charts and charts <= set(ib.one("DestinationRule").dependencies)
+
+
+def test_selective_pd_prefix_scorer_hashes_blocks_like_the_handler():
+    run = run_stack("ib", {"scheduler": {"selectivePdThreshold": 256, "hashBlockSize": 64}})
+    config = yaml.safe_load(run.one("ConfigMap", "gaie-pd-epp").inputs["data"]["pd-config.yaml"])
+    params = {p["type"]: p.get("parameters", {}) for p in config["plugins"]}
+    assert params["prefix-cache-scorer"]["blockSize"] == params["pd-profile-handler"]["hashBlockSize"] == 64
+    assert params["prefix-cache-scorer"]["autoTune"] is False
+
+
+def test_fill_job_skips_alternate_weight_formats(ib):
+    script = ib.one("Job", "ms-pd-llm-d-modelservice-model-fill").inputs["spec"]["template"]["spec"]["containers"][0]["command"][-1]
+    assert 'ignore_patterns=["original/*", "metal/*"]' in script

@@ -56,7 +56,11 @@ def test_a_serving_change_runs_it_again():
     base = validate(stack_config("ib"), set(), "ib", "llmd")
     scaled = validate(stack_config("ib", {"decode": {"replicas": 2}}), set(), "ib", "llmd")
     unrelated = validate(stack_config("ib", {"monitoring": {"enabled": False}}), set(), "ib", "llmd")
+    fabric = validate(
+        stack_config("ib", {"platform": {"kind": "existing", "rdma": {"env": {"UCX_TLS": "rc,cuda_ipc"}}}}), set(), "ib", "llmd"
+    )
     assert serving_fingerprint(base) != serving_fingerprint(scaled)
+    assert serving_fingerprint(base) != serving_fingerprint(fabric)
     assert serving_fingerprint(base) == serving_fingerprint(unrelated)
 
 

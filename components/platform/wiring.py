@@ -26,6 +26,9 @@ class PodWiring:
     exclusive_nics: bool = False
     # Human-readable name of the fabric, for outputs and the plan.
     fabric: str = "rdma"
+    # Time GPU nodes may take to appear once pods ask for them (autoscaled flex-start pools); 0 where
+    # the nodes already exist before the pods are created.
+    node_provisioning_seconds: int = 0
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,7 @@ class Verification(pulumi.ComponentResource):
 def serving_fingerprint(config: StackConfig) -> str:
     """Changes whenever anything that serves changes; the Job then runs again."""
     served = config.model_dump(
-        mode="json", include={"model", "model_cache", "prefill", "decode", "scheduler", "gateway", "versions"}
+        mode="json", include={"platform", "model", "model_cache", "prefill", "decode", "scheduler", "gateway", "versions"}
     )
     return hashlib.sha256(json.dumps(served, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -89,7 +89,7 @@ def test_upstream_benchmark_bugs_cannot_happen(gke, validator):
 
 def test_gcs_model_cache(gke):
     buckets = {b.inputs["name"]: b for b in gke.of_type("gcp:storage/bucket:Bucket")}
-    models = buckets["my-gcp-project-llmd-pd-models"]
+    models = buckets["my-gcp-project-llmd-pd-pd-models"]  # project, cluster, release
     assert models.inputs["location"] == "EUROPE-WEST1"
     assert models.inputs["uniformBucketLevelAccess"] is True and models.inputs["publicAccessPrevention"] == "enforced"
     grants = {(m.inputs["role"], m.name.split("-")[-2]) for m in gke.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")}
@@ -98,7 +98,8 @@ def test_gcs_model_cache(gke):
     assert "serviceAccount:my-gcp-project.svc.id.goog[llm-d-pd/ms-pd-llm-d-modelservice-model-fill]" in identities
     assert "serviceAccount:my-gcp-project.svc.id.goog[llm-d-pd/ms-pd-llm-d-modelservice-decode]" in identities
     decode_sa = gke.one("ServiceAccount", "ms-pd-llm-d-modelservice-decode")
-    assert decode_sa.inputs["metadata"]["annotations"]["iam.gke.io/gcp-service-account"].startswith("llmd-pd-read@")
+    reader = next(a for a in gke.of_type("gcp:serviceaccount/account:Account") if a.inputs["accountId"].endswith("-read"))
+    assert decode_sa.inputs["metadata"]["annotations"]["iam.gke.io/gcp-service-account"] == f"{reader.inputs['accountId']}@my-gcp-project.iam.gserviceaccount.com"
     decode = gke.one("Deployment", "ms-pd-llm-d-modelservice-decode").inputs["spec"]["template"]
     assert decode["metadata"]["annotations"]["gke-gcsfuse/volumes"] == "true"
     volume = next(v for v in decode["spec"]["volumes"] if v["name"] == "model-cache")
@@ -124,3 +125,22 @@ def test_gateway_and_pool_go_before_the_cluster_network_on_destroy(gke):
     proxy_only = next(s for s in gke.of_type("gcp:compute/subnetwork:Subnetwork") if s.inputs.get("purpose") == "REGIONAL_MANAGED_PROXY")
     for kind in ("Gateway", "InferencePool", "HTTPRoute", "GCPBackendPolicy"):
         assert waits_for(gke, gke.one(kind), proxy_only), kind
+
+
+def test_two_clusters_in_one_project_get_their_own_cache_names():
+    names = []
+    for cluster in ("llmd-pd", "llmd-pd-b"):
+        run = run_gke(with_platform({"clusterName": cluster}))
+        names.append({r.inputs.get("name") or r.inputs["accountId"] for r in run.registrations
+                      if r.type in ("gcp:storage/bucket:Bucket", "gcp:serviceaccount/account:Account") and "llmd-" in str(r.inputs)})
+    assert names[0] and names[0].isdisjoint(names[1])
+    assert all(len(n) <= 30 for n in names[0] if "@" not in n and not n.endswith(("models", "compile")))
+
+
+def test_flex_start_rollouts_wait_for_gpu_nodes_to_appear(gke):
+    from components import cold_start
+
+    decode = gke.one("Deployment", "ms-pd-llm-d-modelservice-decode")
+    assert decode.custom_timeouts["create"] == cold_start.rollout_wait(65, "gcs", 90 * 60)
+    script = decode.inputs["spec"]["template"]["spec"]["containers"][0]["command"][2]
+    assert script.index("test -f /usr/local/gib/scripts/set_nccl_env.sh") < script.index("source /usr/local/gib")

@@ -6,10 +6,14 @@ from components.platform.gke.rdma import interfaces_annotation, rdma_network_nam
 from components.platform.wiring import PodWiring
 
 NVIDIA_DIR, GIB_DIR = "/usr/local/nvidia", "/usr/local/gib"
+# The GPU pool's own budget (35-90 minutes for A3 Ultra capacity).
+FLEX_START_PROVISIONING_SECONDS = 90 * 60
 # set_nccl_env.sh sets NCCL_NET=gIB and the A3 Ultra tuning. LD_LIBRARY_PATH is extended here rather than
 # set in the pod env: an env entry would replace the image's own path (torch, CUDA, UCX, NVSHMEM libraries).
 PRELUDE = (
     f'export LD_LIBRARY_PATH="${{LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}}{NVIDIA_DIR}/lib64:{GIB_DIR}/lib64"\n'
+    # On a node that just appeared the installer may not have run yet: fail, and let kubelet restart.
+    f'test -f {GIB_DIR}/scripts/set_nccl_env.sh || {{ echo "gIB not installed on this node yet"; exit 1; }}\n'
     f"source {GIB_DIR}/scripts/set_nccl_env.sh"
 )
 
@@ -39,4 +43,6 @@ def path_a_wiring(config: GkeClusterConfig) -> PodWiring:
         # Each rdma-N network has one NIC per node: one model-server pod per node.
         exclusive_nics=True,
         fabric=f"GKE RoCE multi-networking: {names[0]}..{names[-1]} on {pool.machine_type}",
+        # A flex-start pool is created empty: its nodes are provisioned while the Deployments wait.
+        node_provisioning_seconds=FLEX_START_PROVISIONING_SECONDS if pool.capacity.kind == "flexStart" else 0,
     )
