@@ -12,7 +12,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components.config.model import StackConfig
-from components.kube import child, meta, resources
+from components.kube import child, claim_spec, meta, resources
 from components.names import HF_TOKEN_KEY, Release
 
 RESULTS_DIR = "/results"
@@ -57,13 +57,10 @@ class Benchmark(pulumi.ComponentResource):
         super().__init__("llmd:serving:Benchmark", name, None, opts)
         bench_name = release.benchmark
         labels = release.component_labels("benchmark")
-        claim_spec: dict = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": config.benchmark.results_size}}}
-        if config.benchmark.storage_class:
-            claim_spec["storageClassName"] = config.benchmark.storage_class
         claim = k8s.core.v1.PersistentVolumeClaim(
             f"{name}-results",
             metadata=meta(f"{bench_name}-results", release.namespace, labels, {"pulumi.com/skipAwait": "true"}),
-            spec=claim_spec,
+            spec=claim_spec("ReadWriteOnce", config.benchmark.results_size, config.benchmark.storage_class),
             opts=child(self, depends_on),
         )
         workload = k8s.core.v1.ConfigMap(

@@ -30,11 +30,16 @@ def child(
     return pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on or []), **options)
 
 
-def resources(cpu: str, memory: str, limit_cpu: Optional[str] = None, limit_memory: Optional[str] = None) -> dict:
-    limits = {"memory": limit_memory or memory}
-    if limit_cpu:
-        limits["cpu"] = limit_cpu
-    return {"requests": {"cpu": cpu, "memory": memory}, "limits": limits}
+def resources(cpu: str, memory: str, limit_memory: Optional[str] = None) -> dict:
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": limit_memory or memory}}
+
+
+def claim_spec(access_mode: str, size: str, storage_class: Optional[str]) -> dict:
+    """A PersistentVolumeClaim spec; without a class, the cluster's default class provisions it."""
+    spec: dict[str, Any] = {"accessModes": [access_mode], "resources": {"requests": {"storage": size}}}
+    if storage_class:
+        spec["storageClassName"] = storage_class
+    return spec
 
 
 def env_list(values: dict[str, str]) -> list[dict[str, str]]:

@@ -18,7 +18,7 @@ import pulumi_kubernetes as k8s
 
 from components import cold_start
 from components.config.model import StackConfig
-from components.kube import child, meta, resources
+from components.kube import child, claim_spec, meta, resources
 from components.names import HF_TOKEN_KEY, Release
 
 MODEL_CACHE_DIR = "/model-cache"
@@ -44,7 +44,6 @@ class CacheWiring:
     pod_annotations: dict[str, str] = field(default_factory=dict)
     service_account_annotations: dict[str, str] = field(default_factory=dict)
     ready: list[pulumi.Resource] = field(default_factory=list)  # the fill Job
-    hub_pulls_per_pod_start: int = 0
 
 
 def model_dir(model: str) -> str:
@@ -87,7 +86,6 @@ class ModelCache(pulumi.ComponentResource):
             mounts=_mounts(read_only_models=False),
             env={"HF_HOME": MODEL_CACHE_DIR, "VLLM_CACHE_ROOT": COMPILE_CACHE_DIR},
             needs_hf_token=True,
-            hub_pulls_per_pod_start=1,
         )
 
     def _pvc(self, name: str, hf_secret: Optional[str]) -> CacheWiring:
@@ -96,15 +94,12 @@ class ModelCache(pulumi.ComponentResource):
         labels = release.component_labels("model-cache")
 
         def claim(suffix: str, claim_name: str, size: str) -> k8s.core.v1.PersistentVolumeClaim:
-            spec = {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": size}}}
-            if cache.storage_class:
-                spec["storageClassName"] = cache.storage_class
             # Bound by the fill Job's pod; a WaitForFirstConsumer class would hold a plain await forever.
             annotations = {"pulumi.com/skipAwait": "true"}
             return k8s.core.v1.PersistentVolumeClaim(
                 f"{name}-{suffix}",
                 metadata=meta(claim_name, release.namespace, labels, annotations),
-                spec=spec,
+                spec=claim_spec("ReadWriteMany", size, cache.storage_class),
                 opts=child(self, self._depends_on),
             )
 
@@ -212,11 +207,3 @@ def fill_job(
             custom_timeouts=pulumi.CustomTimeouts(create=cold_start.minutes(deadline), update=cold_start.minutes(deadline)),
         ),
     )
-
-
-def hub_pulls(wiring: CacheWiring, pods: int) -> tuple[int, int]:
-    """Hub downloads (in model copies) on a fresh rollout of `pods` pods, and on one pod restart."""
-    if wiring.hub_pulls_per_pod_start:
-        return pods * wiring.hub_pulls_per_pod_start, wiring.hub_pulls_per_pod_start
-    return 1, 0
-

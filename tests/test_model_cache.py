@@ -1,7 +1,7 @@
 """The shared model cache: one hub download per cluster, read-only in every pod, waited for by dependency."""
 
 from components import cold_start
-from components.model_cache import CacheWiring, fill_script, hub_pulls
+from components.model_cache import fill_script
 from conftest import run_stack
 
 MODEL = "openai/gpt-oss-120b"
@@ -80,12 +80,6 @@ def test_download_mode_reproduces_upstream():
     env = {e["name"]: e for e in vllm["env"]}
     assert env["HF_HOME"]["value"] == "/model-cache" and "secretKeyRef" in env["HF_TOKEN"]["valueFrom"]
 
-
-def test_hub_pulls_per_rollout_and_restart():
-    shared = CacheWiring(model_ref="/m", load_path="pvc", volumes=[], mounts=[], env={}, needs_hf_token=False)
-    per_pod = CacheWiring(model_ref=MODEL, load_path="hub", volumes=[], mounts=[], env={}, needs_hf_token=True, hub_pulls_per_pod_start=1)
-    assert hub_pulls(shared, pods=5) == (1, 0)
-    assert hub_pulls(per_pod, pods=5) == (5, 1)
 
 
 def test_fill_script_is_idempotent():

@@ -9,7 +9,6 @@ counters the way a disaggregated request does, unless the Scenario says otherwis
 import json
 import socket
 import threading
-import time
 import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -270,12 +269,3 @@ class FakeCluster:
                 pod.xfer_seconds += self.s.kv_seconds
                 pod.xfer_bytes += self.s.kv_bytes
             pod.failed_transfers += self.s.kv_failed
-
-
-def wait_for(predicate, timeout: float = 2.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
