@@ -6,12 +6,12 @@ sys.modules, and the tests that `from conftest import ...` would then import thi
 
 import copy
 import functools
-from collections import defaultdict
 from typing import Any, Optional
 
 
 from tools import mock_runtime
 from tools.mock_runtime import ProgramRun, Registration, run_program, stack_config
+from tools.plan import order
 
 COMPONENT = "llmd:platform:GkeCluster"
 ENDPOINT, CA_CERTIFICATE = mock_runtime.CLUSTER_ENDPOINT, mock_runtime.CLUSTER_CA
@@ -72,29 +72,7 @@ def one(run: ProgramRun, type_: str, name: Optional[str] = None) -> Registration
 def waits_for(run: ProgramRun, resource: Registration, target: Registration) -> bool:
     """Whether Pulumi creates `resource` only after `target` (and so deletes it before).
 
-    Follows dependencies transitively, including each resource's provider; a dependency on a
-    component covers all of its descendants.
+    The plan's definition: dependencies, the provider's, and every ancestor component's, transitively;
+    a dependency on a component covers all of its descendants.
     """
-    by_urn = {r.urn: r for r in run.registrations}
-    children: dict[str, list[str]] = defaultdict(list)
-    for r in run.registrations:
-        children[r.parent].append(r.urn)
-
-    def with_descendants(urn: str):
-        yield urn
-        for child in children[urn]:
-            yield from with_descendants(child)
-
-    seen: set[str] = set()
-    pending = [resource.urn]
-    while pending:
-        current = by_urn.get(pending.pop())
-        if current is None:
-            continue
-        edges = list(current.dependencies) + ([current.provider.rsplit("::", 1)[0]] if current.provider else [])
-        for edge in edges:
-            for urn in with_descendants(edge):
-                if urn not in seen:
-                    seen.add(urn)
-                    pending.append(urn)
-    return target.urn in seen
+    return resource.urn in {r.urn for r in order.Graph(run.registrations).waits_on(target.urn)}
