@@ -29,12 +29,13 @@ gateway = GatewayProvider(
     config.gateway,
     release,
     config.versions,
-    class_name=config.gateway_class,
-    manages_crds=platform.manages_gateway_crds,
+    platform_manages_crds=platform.manages_gateway_crds,
     depends_on=in_cluster,
     opts=k8s_opts,
 )
-pool = InferencePool("pool", config, release, crds=gateway.kinds_ready, depends_on=in_cluster, opts=k8s_opts)
+pool = InferencePool(
+    "pool", config, release, gateway.backend, crds=gateway.kinds_ready, depends_on=in_cluster, opts=k8s_opts
+)
 hf_secret = release.hf_secret if namespace.hf_secret else None
 cache = ModelCache("model-cache", config, release, hf_secret, depends_on=in_cluster + namespace.workload_ready, opts=k8s_opts)
 
@@ -64,7 +65,7 @@ route = Route(
     "route",
     release,
     depends_on=in_cluster + [gateway.gateway, pool.pool],
-    provider=config.gateway.provider,
+    gateway=gateway.backend,
     opts=k8s_opts,
 )
 

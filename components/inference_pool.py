@@ -7,6 +7,7 @@ import pulumi_kubernetes as k8s
 
 from components import scheduler_config
 from components.config.model import StackConfig
+from components.gateway.base import GatewayBackend, PoolTarget
 from components.kube import child, meta, resources, role_ref, service_account
 from components.names import (
     EPP_GRPC_PORT,
@@ -30,6 +31,7 @@ class InferencePool(pulumi.ComponentResource):
         name: str,
         config: StackConfig,
         release: Release,
+        gateway: GatewayBackend,
         crds: list[pulumi.Resource],
         depends_on: list[pulumi.Resource],
         opts: Optional[pulumi.ResourceOptions] = None,
@@ -106,12 +108,10 @@ class InferencePool(pulumi.ComponentResource):
             },
             opts=child(self, depends_on + crds + [self.service]),
         )
-        self.extras: list[pulumi.Resource] = []
-        if config.gateway.provider == "istio":
-            # Its kind comes with Istio's base chart.
-            self.extras.append(self._istio_destination_rule(name, labels, depends_on + crds))
-        if config.gateway.provider == "gke":
-            self.extras += self._gke_policies(name, labels, depends_on + [self.pool])
+        # What the gateway provider needs around the pool (e.g. a DestinationRule, load-balancer policies).
+        self.extras: list[pulumi.Resource] = gateway.pool_policies(
+            PoolTarget(self, name, release, labels, depends_on, crds, self.pool)
+        )
         # The picker authenticates and authorizes every /metrics scrape (its default), monitored or not.
         self.metrics_auth = self._metrics_auth(name, labels, depends_on + [account])
         if config.monitoring.enabled:
@@ -170,61 +170,6 @@ class InferencePool(pulumi.ComponentResource):
                 },
             },
         }
-
-    def _istio_destination_rule(self, name, labels, depends_on) -> pulumi.Resource:
-        """Istio must speak TLS to the picker's self-signed gRPC endpoint, with room for many streams."""
-        release = self._release
-        return k8s.apiextensions.CustomResource(
-            f"{name}-epp-destination-rule",
-            api_version="networking.istio.io/v1beta1",
-            kind="DestinationRule",
-            metadata=meta(release.epp, release.namespace, labels),
-            spec={
-                "host": release.epp_host,
-                "trafficPolicy": {
-                    "tls": {"mode": "SIMPLE", "insecureSkipVerify": True},
-                    "connectionPool": {
-                        "http": {
-                            "http1MaxPendingRequests": 256000,
-                            "maxRequestsPerConnection": 256000,
-                            "http2MaxRequests": 256000,
-                            "idleTimeout": "900s",
-                        },
-                        "tcp": {"maxConnections": 256000, "maxConnectionDuration": "1800s", "connectTimeout": "900s"},
-                    },
-                },
-            },
-            opts=child(self, depends_on),
-        )
-
-    def _gke_policies(self, name, labels, depends_on) -> list[pulumi.Resource]:
-        """The GKE load balancer health-checks the pool's pods and allows long generations."""
-        release = self._release
-        target = {"group": INFERENCE_POOL_GROUP, "kind": "InferencePool", "name": release.pool}
-        health = k8s.apiextensions.CustomResource(
-            f"{name}-health-check",
-            api_version="networking.gke.io/v1",
-            kind="HealthCheckPolicy",
-            metadata=meta(release.pool, release.namespace, labels),
-            spec={
-                "targetRef": target,
-                "default": {
-                    "timeoutSec": 2,
-                    "checkIntervalSec": 2,
-                    "config": {"type": "HTTP", "httpHealthCheck": {"requestPath": "/health", "port": POOL_TARGET_PORT}},
-                },
-            },
-            opts=child(self, depends_on),
-        )
-        backend = k8s.apiextensions.CustomResource(
-            f"{name}-backend-policy",
-            api_version="networking.gke.io/v1",
-            kind="GCPBackendPolicy",
-            metadata=meta(release.pool, release.namespace, labels),
-            spec={"targetRef": target, "default": {"timeoutSec": 300, "logging": {"enabled": True}}},
-            opts=child(self, depends_on),
-        )
-        return [health, backend]
 
     def _metrics_auth(self, name, labels, depends_on) -> list[pulumi.Resource]:
         """TokenReview/SubjectAccessReview rights for the picker's metrics auth, and /metrics for its own token."""

@@ -5,9 +5,9 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.gateway import GATEWAY_API, LISTENER_NAME
+from components.gateway.base import GATEWAY_API, LISTENER_NAME, GatewayBackend
 from components.kube import child, meta
-from components.names import INFERENCE_POOL_GROUP, POOL_TARGET_PORT, Release
+from components.names import INFERENCE_POOL_GROUP, Release
 
 
 class Route(pulumi.ComponentResource):
@@ -17,19 +17,15 @@ class Route(pulumi.ComponentResource):
         self,
         name: str,
         release: Release,
-        provider: str,
+        gateway: GatewayBackend,
         depends_on: list[pulumi.Resource],
         opts: Optional[pulumi.ResourceOptions] = None,
     ):
         super().__init__("llmd:serving:Route", name, None, opts)
         backend = {"group": INFERENCE_POOL_GROUP, "kind": "InferencePool", "name": release.pool, "weight": 1}
         rule: dict = {"matches": [{"path": {"type": "PathPrefix", "value": "/"}}], "backendRefs": [backend]}
-        # The GKE load balancer takes the port from the pool and its timeout from the pool's
-        # GCPBackendPolicy; the in-cluster proxies get both here.
-        if provider != "gke":
-            backend["port"] = POOL_TARGET_PORT
-            # Generations stream for minutes: no gateway timeout (0s disables it).
-            rule["timeouts"] = {"request": "0s", "backendRequest": "0s"}
+        # The provider adds what its data plane reads from the route (e.g. port and timeouts).
+        rule = gateway.route_rule(rule, backend)
         self.route = k8s.apiextensions.CustomResource(
             name,
             api_version=GATEWAY_API,

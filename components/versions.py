@@ -21,6 +21,8 @@ class Versions(BaseModel):
     inference_extension_crds: str = "v1.3.0"
     istio_chart: str = "1.28.1"
     kgateway_chart: str = "v2.1.1"
+    # llm-d v0.5.0's agentgateway helmfile environment (guides/prereq/gateway-provider/agentgateway.helmfile.yaml).
+    agentgateway_chart: str = "v2.2.0-beta.3"
     inference_perf_image: str = "quay.io/inference-perf/inference-perf:v0.4.0"
     verifier_image: str = "python:3.12-slim"
     gib_installer_image: str = "us-docker.pkg.dev/gce-ai-infra/gpudirect-gib/nccl-plugin-gib:v1.1.1"
@@ -58,6 +60,10 @@ class Versions(BaseModel):
 
 ISTIO_CHART_REPO = "https://istio-release.storage.googleapis.com/charts"
 KGATEWAY_CHART_REPO = "oci://cr.kgateway.dev/kgateway-dev/charts"
+# agentgateway's charts: the v2.2.0 betas were built by kgateway-dev; from v1.0 agentgateway/agentgateway
+# publishes them (its .github/workflows/release.yml). components/gateway/agentgateway.py picks by version.
+AGENTGATEWAY_CHART_REPO = "oci://cr.agentgateway.dev/charts"
+AGENTGATEWAY_KGATEWAY_DEV_CHART_REPO = "oci://ghcr.io/kgateway-dev/charts"
 
 
 def require_pinned_image(image: str) -> str:

@@ -4,15 +4,26 @@ import functools
 
 import pytest
 
+from components.config.load import validate as validate_config
+from components.config.model import StackConfig
+from components.gateway.select import crd_schema_sets
 from tools.k8s_schema import NO_PUBLISHED_SCHEMA, SchemaValidator, crd_dir_from_env
-from tools.mock_runtime import ProgramRun, run_program, stack_config
+from tools.mock_runtime import PROJECT, ProgramRun, run_program, stack_config
 
 HF_TOKEN = "hf_TESTTOKEN_do_not_leak_123"
 
 
 @functools.lru_cache(maxsize=None)
-def _validator() -> SchemaValidator:
-    return SchemaValidator(crd_dir_from_env(), no_schema_allowed=NO_PUBLISHED_SCHEMA)
+def _validator(sets: tuple[str, ...] = ()) -> SchemaValidator:
+    return SchemaValidator(crd_dir_from_env(), no_schema_allowed=NO_PUBLISHED_SCHEMA, sets=sets)
+
+
+def validator_for(config: StackConfig | tuple[str, dict]) -> SchemaValidator:
+    """The default CRD schemas plus the sets the config's gateway provider needs (e.g. kgateway's);
+    `config` is a typed config or (stack, overrides) as run_stack takes them."""
+    if isinstance(config, tuple):
+        config = validate_config(stack_config(*config), set(), config[0], PROJECT)
+    return _validator(crd_schema_sets(config))
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ CASES = {
     "TP x DP over the node": ({"decode": {"tensorParallel": 4, "dataParallel": 4}}, "llmd:decode.tensorParallel", "4 x 4 = 16 GPUs"),
     "prefill TP above decode TP": ({"prefill": {"tensorParallel": 8}}, "llmd:prefill.tensorParallel", "NIXL"),
     "no replicas": ({"prefill": {"replicas": 0}}, "llmd:prefill.replicas", "greater than or equal to 1"),
-    "unknown gateway provider": ({"gateway": {"provider": "nginx"}}, "llmd:gateway.provider", "'istio', 'kgateway' or 'gke'"),
+    "unknown gateway provider": ({"gateway": {"provider": "nginx"}}, "llmd:gateway.provider", "'istio', 'kgateway', 'agentgateway' or 'gke'"),
     "managed gateway off GKE": ({"gateway": {"provider": "gke"}}, "llmd:gateway.provider", "platform.kind: gke"),
     "unknown platform": ({"platform": {"kind": "eks"}}, "llmd:platform", "'existing', 'gke'"),
     "managed vLLM flag in extraArgs": ({"decode": {"extraArgs": ["--max-model-len=8192"]}}, "llmd:decode.extraArgs[0]", "model.*"),

@@ -42,7 +42,7 @@ from components.config.load import validate
 from components.config.model import ROLE_DEFAULTS, StackConfig
 from components.config.rules import CONTROL_PLANE_NAMESPACES, SYSTEM_NAMESPACES
 from components.vllm import MANAGED_ENV, MANAGED_FLAGS
-from conftest import _validator
+from conftest import validator_for
 from tools.invariants import SECRET_ENV_NAME, Context, check_run, parse_flags, vllm_containers
 from tools.mock_runtime import ROOT, ProgramRun, run_program, stack_config
 
@@ -613,7 +613,7 @@ def assert_deploys_correctly(platform: str, config: dict, token: Optional[str]) 
     stack = typed(platform, config, token)  # a generator bug if this raises
     result = run(platform, config, token)
     objects = result.kube()
-    errors = [e for obj in objects for e in _validator().errors(obj.inputs)]
+    errors = [e for obj in objects for e in validator_for(stack).errors(obj.inputs)]
     assert errors == [], errors
     context = Context.from_stack_config(stack, [token] if token else [])
     assert check_run(result, context) == []

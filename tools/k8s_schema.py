@@ -29,7 +29,8 @@ from referencing import Registry, Resource
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Kinds whose project publishes no CRD schema to validate against; only their metadata is checked.
-NO_PUBLISHED_SCHEMA = frozenset({("gateway.kgateway.dev/v1alpha1", "GatewayParameters")})
+# (kgateway's GatewayParameters has one now: the `_alt/kgateway-v2.1.1` set.)
+NO_PUBLISHED_SCHEMA: frozenset[tuple[str, str]] = frozenset()
 _BUILTIN_SCHEMAS = pathlib.Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
 
 
@@ -218,7 +219,9 @@ def _api_version(gvk: dict) -> str:
 
 class SchemaValidator:
     def __init__(self, crd_dir: str | os.PathLike, kubernetes_version: str = "1.33.0",
-                 no_schema_allowed: set[tuple[str, str]] | frozenset = frozenset()):
+                 no_schema_allowed: set[tuple[str, str]] | frozenset = frozenset(), sets: tuple[str, ...] = ()):
+        """`sets`: extra CRD folders under `crd_dir` (e.g. `_alt/kgateway-v2.1.1`) read beside the default
+        files, as a deployment's gateway provider needs them (components/gateway/select.py `crd_schema_sets`)."""
         self.no_schema_allowed = set(no_schema_allowed)
         self.kubernetes_version = self._schema_version(kubernetes_version)
         self._builtin_dir = _BUILTIN_SCHEMAS / f"v{self.kubernetes_version}-local-strict"
@@ -228,7 +231,11 @@ class SchemaValidator:
         self._crd: dict[tuple[str, str], Any] = {}
         self._served: dict[str, list[str]] = {}  # kind -> apiVersions served by CRDs
         origin: dict[tuple[str, str], pathlib.Path] = {}
-        for api_version, kind, schema, path in _crd_schemas(pathlib.Path(crd_dir)):
+        roots = [pathlib.Path(crd_dir), *(pathlib.Path(crd_dir) / name for name in sets)]
+        missing = [str(root) for root in roots if not root.is_dir()]
+        if missing:
+            raise FileNotFoundError(f"CRD schema folder(s) {', '.join(missing)} do not exist")
+        for api_version, kind, schema, path in (entry for root in roots for entry in _crd_schemas(root)):
             if (api_version, kind) in origin:
                 raise ValueError(f"{api_version}/{kind} is defined twice: {origin[api_version, kind]} and {path}")
             origin[api_version, kind] = path

@@ -169,15 +169,18 @@ class MonitoringConfig(Strict):
 
 
 class ProxyResources(Strict):
-    cpu_request: Quantity = "4"
-    memory_request: Quantity = "4Gi"
-    cpu_limit: Quantity = "16"
-    memory_limit: Quantity = "16Gi"
+    """The gateway proxy's container resources; an unset field takes the provider's default."""
+
+    cpu_request: Optional[Quantity] = None
+    memory_request: Optional[Quantity] = None
+    cpu_limit: Optional[Quantity] = None
+    memory_limit: Optional[Quantity] = None
 
 
 class GatewayConfig(Strict):
-    # istio / kgateway: control plane installed from its Helm chart; gke: the managed GKE Gateway.
-    provider: Literal["istio", "kgateway", "gke"] = "istio"
+    # istio / kgateway / agentgateway: control plane installed from its Helm charts; gke: the managed
+    # GKE Gateway. One module per provider under components/gateway/ (select.py lists them).
+    provider: Literal["istio", "kgateway", "agentgateway", "gke"] = "istio"
     # GKE Gateway class: regional external (the guide's) or regional internal.
     gke_class: Literal["gke-l7-regional-external-managed", "gke-l7-rilb"] = "gke-l7-regional-external-managed"
     # Turn off on a cluster where another stack or an admin already installed these.
@@ -236,10 +239,6 @@ class StackConfig(Strict):
     def metrics_backend(self) -> Literal["prometheus-operator", "gmp"]:
         """GKE clusters scrape with Google Managed Prometheus; others with the Prometheus Operator."""
         return "gmp" if self.platform.kind == "gke" else "prometheus-operator"
-
-    @property
-    def gateway_class(self) -> str:
-        return self.gateway.gke_class if self.gateway.provider == "gke" else self.gateway.provider
 
     @model_validator(mode="before")
     @classmethod

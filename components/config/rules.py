@@ -6,6 +6,7 @@ from components.config.base import quantity_value
 from components.config.credentials import CREDENTIAL_ENV_NAME
 from components.config.model import RoleConfig, StackConfig
 from components.config.problems import Problem
+from components.gateway.select import PROVIDERS, gateway_backend
 from components.vllm import MANAGED_ENV, managed_flag
 
 
@@ -26,6 +27,7 @@ def check(config: StackConfig, hf_token: SecretInput) -> list[Problem]:
         problems += _managed_inputs(role_name, role)
     problems += _hf_token(config, hf_token)
     problems += _gateway_fits_platform(config)
+    problems += gateway_backend(config.gateway.provider).config_problems(config)
     problems += _cache_holds_the_weights(config)
     problems += _namespace_is_ours(config)
     if config.platform.kind == "existing":
@@ -102,7 +104,9 @@ def _env_block(path: str, env: dict[str, str]) -> list[Problem]:
 
 
 SYSTEM_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease", "gmp-system", "gmp-public"}
-CONTROL_PLANE_NAMESPACES = {"istio": "istio-system", "kgateway": "kgateway-system"}
+CONTROL_PLANE_NAMESPACES = {
+    name: backend.control_plane_namespace for name, backend in PROVIDERS.items() if backend.control_plane_namespace
+}
 
 
 def _namespace_is_ours(config: StackConfig) -> list[Problem]:
@@ -137,15 +141,18 @@ def _hf_token(config: StackConfig, token: SecretInput) -> list[Problem]:
 
 
 def _gateway_fits_platform(config: StackConfig) -> list[Problem]:
-    if config.gateway.provider == "gke" and config.platform.kind != "gke":
-        return [
-            Problem(
-                "gateway.provider",
-                "is gke, which needs the managed GKE Gateway (platform.kind: gke). On an existing cluster "
-                "use istio or kgateway.",
-            )
-        ]
-    return []
+    provider = config.gateway.provider
+    needs = gateway_backend(provider).platform_kind
+    if needs is None or needs == config.platform.kind:
+        return []
+    usable = [name for name, backend in PROVIDERS.items() if backend.platform_kind in (None, config.platform.kind)]
+    return [
+        Problem(
+            "gateway.provider",
+            f"is {provider}, which needs platform.kind: {needs} (the managed GKE Gateway). On this platform "
+            f"use {' or '.join(usable)}.",
+        )
+    ]
 
 
 def _cache_holds_the_weights(config: StackConfig) -> list[Problem]:

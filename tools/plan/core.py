@@ -9,6 +9,7 @@ import pulumi
 
 from components.config.load import validate as validate_config
 from components.config.model import StackConfig
+from components.gateway.select import crd_schema_sets
 from tools.mock_runtime import PROJECT, ROOT, ProgramRun, run_program, stack_config
 from tools.plan import coldstart, order, summary, validate, write
 from tools.plan.diff import Diff, diff_plans
@@ -70,7 +71,7 @@ def make_plan(
     # The same typed config the program built (placeholders: only the secrets' presence matters).
     typed = validate_config({**config, **dict.fromkeys(secrets, PLACEHOLDER_SECRET)}, set(secrets), stack, PROJECT)
     records = make_records(run.registrations, hidden)
-    checked, invalid = validate.check(run.registrations, validator)
+    checked, invalid = validate.check(run.registrations, validator or validate.default_validator(sets=crd_schema_sets(typed)))
     kube_urns = {r.urn for r in run.registrations if r.is_kube_object}
     write.prepare(out)
     files = write.write(out, stack, records, kube_urns)

@@ -43,29 +43,31 @@ def k8s_schema() -> ModuleType:
     return _k8s_schema
 
 
-def default_validator(crd_dir: Optional[os.PathLike] = None):
+def default_validator(crd_dir: Optional[os.PathLike] = None, sets: tuple[str, ...] = ()):
+    """`sets`: the extra CRD folders the deployment needs (components/gateway/select.py `crd_schema_sets`)."""
     module = k8s_schema()
     try:
         crd_dir = crd_dir or module.crd_dir_from_env()
+        return _validator(str(Path(crd_dir).resolve()), tuple(sets))
     except FileNotFoundError as error:
         raise PlanInputError(str(error)) from None
-    return _validator(str(Path(crd_dir).resolve()))
 
 
 @lru_cache(maxsize=4)
-def _validator(crd_dir: str):
+def _validator(crd_dir: str, sets: tuple[str, ...] = ()):
     module = k8s_schema()
     source = Path(crd_dir)
-    mirror = CACHE_ROOT / _fingerprint(source, Path(module.__file__))
+    mirror = CACHE_ROOT / _fingerprint(source, Path(module.__file__), sets)
     if (mirror / _COMPLETE).is_file():
         return module.SchemaValidator(mirror, no_schema_allowed=NO_SCHEMA_ALLOWED)
-    validator = module.SchemaValidator(source, no_schema_allowed=NO_SCHEMA_ALLOWED)  # all its checks
-    _write_mirror(module, source, mirror)
+    validator = module.SchemaValidator(source, no_schema_allowed=NO_SCHEMA_ALLOWED, sets=sets)  # all its checks
+    _write_mirror(module, [source, *(source / name for name in sets)], mirror)
     return validator
 
 
-def _fingerprint(crd_dir: Path, validator_source: Path) -> str:
+def _fingerprint(crd_dir: Path, validator_source: Path, sets: tuple[str, ...] = ()) -> str:
     digest = hashlib.sha256(validator_source.read_bytes())
+    digest.update(repr(sets).encode())
     for path in sorted(crd_dir.rglob("*")):
         if path.is_file():
             stat = path.stat()
@@ -73,13 +75,13 @@ def _fingerprint(crd_dir: Path, validator_source: Path) -> str:
     return digest.hexdigest()[:24]
 
 
-def _write_mirror(module: ModuleType, source: Path, mirror: Path) -> None:
+def _write_mirror(module: ModuleType, sources: list[Path], mirror: Path) -> None:
     """<group>/<kind>_<version>.json per served version: the layout the validator reads as JSON."""
     tmp = mirror.with_name(f".tmp-{os.getpid()}-{mirror.name}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tmp.mkdir(parents=True)
-        for api_version, kind, schema, _ in module._crd_schemas(source):
+        for api_version, kind, schema, _ in (entry for source in sources for entry in module._crd_schemas(source)):
             group, version = api_version.rsplit("/", 1)
             properties = dict(schema.get("properties") or {})
             # Only for the validator to recover the CamelCase kind; it replaces `kind` at the root.

@@ -1,0 +1,132 @@
+"""The contract every gateway provider module fulfils (istio.py, kgateway.py, agentgateway.py, gke.py).
+
+A provider says what it needs (CRD bundles, a platform), what it installs (its control plane), what
+its Gateway carries (class, parameters object and `infrastructure.parametersRef`, labels,
+annotations), where in-cluster clients reach it before status has an address, and what it adds
+around the InferencePool (policies) and the HTTPRoute's rule. Components ask the provider; none
+tests a provider's name. Every hook has a neutral default, so a provider states only what differs.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Optional
+
+import pulumi
+from pydantic.alias_generators import to_camel
+
+from components.config.model import GatewayConfig, ProxyResources, StackConfig
+from components.config.problems import Problem
+from components.names import POOL_TARGET_PORT, Release
+from components.versions import Versions
+
+GATEWAY_API = "gateway.networking.k8s.io/v1"
+LISTENER_NAME = "default"
+
+
+@dataclass(frozen=True)
+class GatewayBuild:
+    """What a provider reads to build its objects (children of the GatewayProvider component)."""
+
+    parent: pulumi.Resource
+    name: str  # resource-name prefix of the component, e.g. "gateway"
+    config: GatewayConfig
+    release: Release
+    versions: Versions
+    labels: dict[str, str]  # the Gateway's component labels (its parameters object carries them too)
+    depends_on: list[pulumi.Resource]  # the cluster and the release namespace
+
+
+@dataclass(frozen=True)
+class PoolTarget:
+    """What a provider reads to attach its objects to the InferencePool (children of the pool component)."""
+
+    parent: pulumi.Resource
+    name: str  # resource-name prefix of the pool component, e.g. "pool"
+    release: Release
+    labels: dict[str, str]
+    depends_on: list[pulumi.Resource]  # the cluster and the release namespace
+    kinds_ready: list[pulumi.Resource]  # what provides the gateway's kinds (CRDs, control plane)
+    pool: pulumi.Resource
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """The Gateway's parameters object(s) and the `spec.infrastructure.parametersRef` naming them."""
+
+    resources: list[pulumi.Resource] = field(default_factory=list)
+    ref: Optional[dict[str, str]] = None
+
+
+def proxy_sizing(**fields: str) -> ProxyResources:
+    """A provider's default proxy sizing, e.g. proxy_sizing(cpu_request="4", memory_limit="16Gi")."""
+    return ProxyResources.model_validate({to_camel(k): v for k, v in fields.items()})
+
+
+class GatewayBackend:
+    """One gateway provider. Subclasses override what differs from these neutral defaults."""
+
+    name: ClassVar[str]
+    # Where its control plane runs when the stack installs it (None: nothing installed in-cluster).
+    control_plane_namespace: ClassVar[Optional[str]] = None
+    # The platform kind it needs (e.g. "gke" for the managed GKE Gateway), None for any cluster.
+    platform_kind: ClassVar[Optional[str]] = None
+    # True where the platform's Gateway API channel brings the Gateway API CRDs with the provider.
+    platform_brings_gateway_api_crds: ClassVar[bool] = False
+    # Proxy sizing when `gateway.proxyResources` leaves a field unset (None: the controller's default).
+    default_proxy_resources: ClassVar[ProxyResources] = ProxyResources()
+
+    def config_problems(self, config: StackConfig) -> list[Problem]:
+        """This provider's own rules on the stack config (checked before any resource is registered)."""
+        return []
+
+    def class_name(self, config: GatewayConfig, versions: Versions) -> str:
+        return self.name
+
+    def schema_sets(self, versions: Versions) -> tuple[str, ...]:
+        """CRD schema folders under $LLMD_CRD_DIR (e.g. `_alt/kgateway-v2.1.1`) this provider's objects need."""
+        return ()
+
+    def control_plane(self, build: GatewayBuild, crds: list[pulumi.Resource]) -> list[pulumi.Resource]:
+        """The controller (Helm charts, namespaces) when the stack installs it; `crds` go first."""
+        return []
+
+    def parameters(self, build: GatewayBuild, kinds_ready: list[pulumi.Resource]) -> Parameters:
+        return Parameters()
+
+    def gateway_labels(self) -> dict[str, str]:
+        return {}
+
+    def gateway_annotations(self) -> dict[str, str]:
+        return {}
+
+    def service_host(self, release: Release) -> Optional[str]:
+        """The data-plane Service the controller creates for the Gateway (None: not in the cluster)."""
+        return None
+
+    def pool_policies(self, target: PoolTarget) -> list[pulumi.Resource]:
+        """Objects the provider needs around the InferencePool (e.g. Istio's DestinationRule)."""
+        return []
+
+    def route_rule(self, rule: dict[str, Any], backend: dict[str, Any]) -> dict[str, Any]:
+        """The HTTPRoute rule for this provider, from the neutral rule and its pool backendRef."""
+        return rule
+
+    def proxy_resources(self, config: GatewayConfig) -> Optional[dict[str, dict[str, str]]]:
+        """`resources` of the proxy container: the config's fields over the provider's defaults."""
+        chosen, default = config.proxy_resources, self.default_proxy_resources
+        pick = {f: getattr(chosen, f) or getattr(default, f) for f in ProxyResources.model_fields}
+        out: dict[str, dict[str, str]] = {}
+        for side, cpu, memory in (("limits", "cpu_limit", "memory_limit"), ("requests", "cpu_request", "memory_request")):
+            values = {k: v for k, v in (("cpu", pick[cpu]), ("memory", pick[memory])) if v}
+            if values:
+                out[side] = values
+        return out or None
+
+
+class InClusterProxy(GatewayBackend):
+    """A provider whose proxy runs in the cluster (Istio, kgateway, agentgateway)."""
+
+    def route_rule(self, rule: dict[str, Any], backend: dict[str, Any]) -> dict[str, Any]:
+        # The in-cluster proxies take the pool's port and the timeouts from the route; generations
+        # stream for minutes, so no gateway timeout (0s disables it).
+        return {**rule, "backendRefs": [{**backend, "port": POOL_TARGET_PORT}], "timeouts": {"request": "0s", "backendRequest": "0s"}}
+
