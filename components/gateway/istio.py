@@ -7,6 +7,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components.gateway.base import GatewayBuild, InClusterProxy, proxy_sizing, Parameters, PoolTarget
+from components.gateway.istio_webhooks import IgnoreIstiodOwnedWebhookFields
 from components.kube import child, meta
 from components.names import Release
 from components.versions import ISTIO_CHART_REPO
@@ -25,13 +26,15 @@ class Istio(InClusterProxy):
         parent, name, version = build.parent, build.name, build.versions.istio_chart
         ns = k8s.core.v1.Namespace(f"{name}-{NAMESPACE}", metadata=meta(NAMESPACE), opts=child(parent))
         repo = k8s.helm.v4.RepositoryOptsArgs(repo=ISTIO_CHART_REPO)
+        # istiod flips the charts' webhooks to failurePolicy Fail and writes their caBundle: leave it those fields.
+        webhooks = IgnoreIstiodOwnedWebhookFields()
         base = k8s.helm.v4.Chart(
             f"{name}-istio-base",
             chart="base",
             version=version,
             namespace=NAMESPACE,
             repository_opts=repo,
-            opts=child(parent, depends_on=[ns, *crds]),
+            opts=child(parent, depends_on=[ns, *crds], transforms=[webhooks]),
         )
         inference_flag = {"ENABLE_GATEWAY_API_INFERENCE_EXTENSION": "true"}
         istiod = k8s.helm.v4.Chart(
@@ -46,7 +49,7 @@ class Istio(InClusterProxy):
                 "tag": version,
                 "hub": "docker.io/istio",
             },
-            opts=child(parent, depends_on=[base, *crds]),
+            opts=child(parent, depends_on=[base, *crds], transforms=[webhooks]),
         )
         return [ns, base, istiod]
 

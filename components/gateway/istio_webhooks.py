@@ -1,0 +1,67 @@
+"""Leave istiod the webhook fields it owns at run time, so the Istio charts never fight it.
+
+Istio 1.28.1's charts render (istio/istio@1.28.1):
+- `manifests/charts/base/templates/defaultrevision-validatingwebhookconfiguration.yaml`:
+  ValidatingWebhookConfiguration `istiod-default-validator`, label `istio.io/rev: "default"`;
+- `manifests/charts/istio-control/istio-discovery/templates/validatingwebhookconfiguration.yaml`:
+  ValidatingWebhookConfiguration `istio-validator-istio-system`, label `istio.io/rev: "default"`;
+both with `failurePolicy: Ignore` and no `caBundle` (base.validationCABundle is empty by default).
+istiod's webhook controller (`pkg/webhooks/validation/controller/controller.go`,
+updateValidatingWebhookConfiguration) watches every ValidatingWebhookConfiguration labelled with its
+revision and, for each entry of `webhooks`, writes `clientConfig.caBundle` and, once its endpoint
+rejects invalid config, `failurePolicy: Fail`.
+- `manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml`:
+  MutatingWebhookConfiguration `istio-sidecar-injector`; istiod's cert patcher
+  (`pkg/webhooks/webhookpatch.go`, patchMutatingWebhookConfig) writes `clientConfig.caBundle` of its
+  webhooks.
+The transform below gives exactly those fields of exactly those objects `ignoreChanges`.
+"""
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+
+OWNER = "istiod"
+REVISION_LABEL = "istio.io/rev"
+TYPE_PREFIX = "kubernetes:admissionregistration.k8s.io/v1:"
+# kind -> (the objects the 1.28.1 charts render with the default revision, the fields istiod writes)
+OWNED = {
+    "ValidatingWebhookConfiguration": (
+        ("istiod-default-validator", "istio-validator-istio-system"),
+        ("webhooks[*].failurePolicy", "webhooks[*].clientConfig.caBundle"),
+    ),
+    "MutatingWebhookConfiguration": (("istio-sidecar-injector",), ("webhooks[*].clientConfig.caBundle",)),
+}
+
+
+@dataclass(frozen=True)
+class IgnoreIstiodOwnedWebhookFields:
+    """A `transforms` entry for the Istio charts: `ignoreChanges` on the webhook fields istiod owns.
+
+    Matches what istiod's controllers select: the webhook configuration kinds above, labelled with
+    istiod's revision. Its attributes say what it does, for the plan and the tests."""
+
+    revision: str = "default"
+
+    @property
+    def ignore_changes(self) -> dict[str, tuple[str, ...]]:
+        """kind -> ignored paths."""
+        return {kind: paths for kind, (_, paths) in OWNED.items()}
+
+    def paths_for(self, type_: str, props: dict) -> Optional[tuple[str, ...]]:
+        kind = type_.removeprefix(TYPE_PREFIX) if type_.startswith(TYPE_PREFIX) else None
+        labels = ((props or {}).get("metadata") or {}).get("labels") or {}
+        if kind not in OWNED or labels.get(REVISION_LABEL) != self.revision:
+            return None
+        return OWNED[kind][1]
+
+    def __call__(self, args: pulumi.ResourceTransformArgs) -> Optional[pulumi.ResourceTransformResult]:
+        paths = self.paths_for(args.type_, args.props)
+        if paths is None:
+            return None
+        added = [path for path in paths if path not in (args.opts.ignore_changes or [])]
+        # merge() appends list options: the chart's own ignoreChanges are kept.
+        return pulumi.ResourceTransformResult(
+            props=args.props, opts=pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(ignore_changes=added))
+        )
