@@ -45,11 +45,13 @@ def test_every_kubernetes_object_uses_the_explicit_provider_and_a_component_pare
 
 
 def test_crds_and_istio_control_plane_are_pinned(ib):
-    files = {r.name: r.inputs["file"] for r in ib.of_type("kubernetes:yaml/v2:ConfigFile")}
-    assert files == {
-        "gateway-gateway-api-crds": "https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.4.0/standard-install.yaml",
-        "gateway-inference-extension-crds": "https://github.com/kubernetes-sigs/gateway-api-inference-extension/releases/download/v1.3.0/manifests.yaml",
-    }
+    """Gateway API v1.4.0 (standard channel) and Inference Extension v1.3.0, from vendored files."""
+    versions = {(r.inputs["spec"]["group"], (r.inputs["metadata"].get("annotations") or {}).get(
+        "gateway.networking.k8s.io/bundle-version") or r.inputs["metadata"]["annotations"].get(
+        "inference.networking.k8s.io/bundle-version")) for r in ib.kube("CustomResourceDefinition")}
+    assert versions == {("gateway.networking.k8s.io", "v1.4.0"), ("inference.networking.k8s.io", "v1.3.0"),
+                        ("inference.networking.x-k8s.io", "v1.3.0")}
+    assert len(ib.kube("CustomResourceDefinition")) == 6 + 5
     charts = {r.name: r.inputs for r in ib.of_type("kubernetes:helm.sh/v4:Chart")}
     assert {c["chart"] for c in charts.values()} == {"base", "istiod"}
     assert {c["version"] for c in charts.values()} == {"1.28.1"}
@@ -246,8 +248,8 @@ def test_kgateway_provider():
 
 
 def test_shared_cluster_can_skip_crds_and_control_plane():
-    run = run_stack("ib", {"gateway": {"provider": "istio", "installCrds": False, "installControlPlane": False}, "createNamespace": False})
-    assert not run.of_type("kubernetes:yaml/v2:ConfigFile")
+    run = run_stack("ib", {"gateway": {"provider": "istio", "crds": "skip", "installControlPlane": False}, "createNamespace": False})
+    assert not run.kube("CustomResourceDefinition")
     assert not run.of_type("kubernetes:helm.sh/v4:Chart")
     assert not run.kube("Namespace")
     assert run.one("Gateway")

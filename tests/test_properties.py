@@ -354,7 +354,6 @@ def common_blocks(gke: bool = False) -> dict:
         {},
         {
             "gkeClass": st.sampled_from(["gke-l7-regional-external-managed", "gke-l7-rilb"]),
-            "installCrds": st.booleans(),
             "installControlPlane": st.booleans(),
             "proxyLogLevel": st.sampled_from(["trace", "debug", "info", "warning", "error", "critical", "off"]),
             "proxyResources": block({}, {"cpuRequest": CPU, "memoryRequest": MEMORY, "cpuLimit": CPU, "memoryLimit": MEMORY}),
@@ -433,6 +432,9 @@ def finish(draw, config: dict, blocks: dict, providers: list[str]) -> tuple[dict
     provider = draw(st.sampled_from(providers))  # drawn on its own so that every provider is well covered
     if provider != "istio" or draw(st.booleans()):
         config.setdefault("gateway", {})["provider"] = provider
+    # The vendored CRD bundles are static data (tests/gateway/test_crds.py checks them) and cost ~0.5 s of
+    # mock serialization per run: most runs skip them, two in five install or adopt them.
+    config.setdefault("gateway", {})["crds"] = draw(st.sampled_from(["skip", "skip", "skip", "install", "adopt"]))
     # A namespace the cluster or the control plane owns is refused (see rules._namespace_is_ours).
     namespace = config.get("namespace", "llm-d-pd")
     installs_control_plane = config.get("gateway", {}).get("installControlPlane", True)
@@ -504,7 +506,7 @@ def ib_configs(draw) -> tuple[dict, Optional[str]]:
     else:
         platform["gpusPerNode"] = gpus
     config = {"platform": platform, **draw(roles(gpus))}
-    return draw(finish(config, IB_BLOCKS, ["istio", "kgateway"]))
+    return draw(finish(config, IB_BLOCKS, ["istio", "kgateway", "agentgateway"]))
 
 
 GKE_ZONES = ["europe-west1-b", "us-central1-a", "us-central1-b", "us-east4-b", "us-west1-c"]
@@ -594,7 +596,7 @@ def gke_configs(draw) -> tuple[dict, Optional[str]]:
         pool["gpuDriverVersion"] = driver
     platform["gpuPool"] = pool
     config = {"platform": platform, **draw(roles(8, max_pods=max_nodes))}
-    return draw(finish(config, GKE_BLOCKS, ["gke", "istio", "kgateway"]))
+    return draw(finish(config, GKE_BLOCKS, ["gke", "istio", "kgateway", "agentgateway"]))
 
 
 # --- valid configs deploy correctly ------------------------------------------------------------
@@ -866,6 +868,7 @@ OUT_OF_RANGE: list[tuple] = [
     (("gateway", "provider"), st.sampled_from(["nginx", "Istio", "envoy"]), ("ib", "gke")),
     (("gateway", "gkeClass"), st.sampled_from(["gke-l7-global-external-managed", "istio"]), ("ib", "gke")),
     (("gateway", "proxyLogLevel"), st.sampled_from(["verbose", "ERROR"]), ("ib", "gke")),
+    (("gateway", "crds"), st.sampled_from(["delete", "Install", True]), ("ib", "gke")),
     (("gateway", "listenerPort"), st.sampled_from([0, -80, 65536]), ("ib", "gke")),
     (("gateway", "proxyResources", "cpuRequest"), BAD_QUANTITY, ("ib", "gke")),
     (("model", "name"), st.sampled_from(["gpt-oss-120b", "a/b/c", "/x", "-a/b", "a b/c"]), ("ib", "gke")),
@@ -1239,6 +1242,7 @@ NOT_GENERATED = {
     "versions.inferenceExtensionCrds",
     "versions.istioChart",
     "versions.kgatewayChart",
+    "versions.agentgatewayChart",
     "versions.pauseImage",
     "platform.gpuPool.bootDiskType",
 }

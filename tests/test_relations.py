@@ -138,14 +138,15 @@ def test_hf_token_reaches_containers_only_through_secret_key_ref(run):
 
 
 def test_custom_resources_wait_for_their_crds(run):
-    bundles = {r.urn for r in run.of_type("kubernetes:yaml/v2:ConfigFile")}
+    bundles = {r.urn for r in run.kube("CustomResourceDefinition")}
+    assert bundles
     for kind in ("InferencePool", "Gateway"):
         assert bundles <= set(run.one(kind).dependencies), kind
 
 
 def test_release_suffix_renames_everything():
     default, second = run_stack("ib"), run_stack("ib", VARIANTS["second release in the namespace"])
-    names = lambda r: {(o.kind, o.object_name) for o in r.kube() if o.kind != "Namespace"}  # noqa: E731
+    names = lambda r: {(o.kind, o.object_name) for o in r.kube() if o.kind not in ("Namespace", "CustomResourceDefinition")}  # noqa: E731
     assert names(default).isdisjoint(names(second))
     first_pool = default.one("InferencePool").inputs["spec"]["selector"]["matchLabels"]
     for template in pod_templates(second).values():

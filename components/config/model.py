@@ -183,12 +183,22 @@ class GatewayConfig(Strict):
     provider: Literal["istio", "kgateway", "agentgateway", "gke"] = "istio"
     # GKE Gateway class: regional external (the guide's) or regional internal.
     gke_class: Literal["gke-l7-regional-external-managed", "gke-l7-rilb"] = "gke-l7-regional-external-managed"
-    # Turn off on a cluster where another stack or an admin already installed these.
-    install_crds: bool = True
+    # The Gateway API + Inference Extension CRDs: install (create; fails if they exist), adopt (take
+    # over existing ones), skip (the cluster has them). Never deleted on destroy. See components/gateway/crds.py.
+    crds: Literal["install", "adopt", "skip"] = "install"
+    # Turn off on a cluster where another stack or an admin already installed the control plane.
     install_control_plane: bool = True
     proxy_log_level: Literal["trace", "debug", "info", "warning", "error", "critical", "off"] = "error"
     proxy_resources: ProxyResources = Field(default_factory=ProxyResources)
     listener_port: int = Field(default=80, ge=1, le=65535)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _install_crds_was_replaced(cls, data):
+        if isinstance(data, dict) and "installCrds" in data:
+            mode = {True: "install", False: "skip"}.get(data["installCrds"], "install, adopt or skip")
+            raise ValueError(f"gateway.installCrds was replaced by gateway.crds: install | adopt | skip; use crds: {mode}")
+        return data
 
 
 class RdmaConfig(Strict):

@@ -6,6 +6,7 @@ from components.config.base import quantity_value
 from components.config.credentials import CREDENTIAL_ENV_NAME
 from components.config.model import RoleConfig, StackConfig
 from components.config.problems import Problem
+from components.gateway import crds as crd_bundles
 from components.gateway.select import PROVIDERS, gateway_backend
 from components.vllm import MANAGED_ENV, managed_flag
 
@@ -28,6 +29,7 @@ def check(config: StackConfig, hf_token: SecretInput) -> list[Problem]:
     problems += _hf_token(config, hf_token)
     problems += _gateway_fits_platform(config)
     problems += gateway_backend(config.gateway.provider).config_problems(config)
+    problems += crd_bundles.config_problems(config)
     problems += _cache_holds_the_weights(config)
     problems += _namespace_is_ours(config)
     if config.platform.kind == "existing":

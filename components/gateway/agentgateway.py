@@ -25,7 +25,7 @@ import pulumi_kubernetes as k8s
 
 from components.config.model import GatewayConfig, StackConfig
 from components.config.problems import Problem
-from components.gateway.base import GatewayBuild, InClusterProxy, Parameters
+from components.gateway.base import GatewayBuild, InClusterProxy, retain_crds, Parameters
 from components.kube import child, meta
 from components.names import Release
 from components.versions import AGENTGATEWAY_CHART_REPO, AGENTGATEWAY_KGATEWAY_DEV_CHART_REPO, Versions
@@ -82,7 +82,8 @@ class Agentgateway(InClusterProxy):
             chart=f"{repo}/agentgateway-crds",
             version=version,
             namespace=NAMESPACE,
-            opts=child(parent, depends_on=[ns, *crds]),
+            # Destroy keeps its CRDs: deleting one deletes every object of its kind in the cluster.
+            opts=child(parent, depends_on=[ns, *crds], transforms=[retain_crds]),
         )
         controller = k8s.helm.v4.Chart(
             f"{name}-agentgateway",

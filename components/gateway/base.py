@@ -61,6 +61,19 @@ def proxy_sizing(**fields: str) -> ProxyResources:
     return ProxyResources.model_validate({to_camel(k): v for k, v in fields.items()})
 
 
+CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+
+
+def retain_crds(args: pulumi.ResourceTransformArgs) -> Optional[pulumi.ResourceTransformResult]:
+    """A `transforms` entry for charts that carry CRDs: `pulumi destroy` keeps them (deleting a CRD
+    deletes every object of its kind in the cluster, other teams' too)."""
+    if args.type_ != CRD_TYPE:
+        return None
+    return pulumi.ResourceTransformResult(
+        props=args.props, opts=pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(retain_on_delete=True))
+    )
+
+
 class GatewayBackend:
     """One gateway provider. Subclasses override what differs from these neutral defaults."""
 

@@ -7,9 +7,9 @@ Third-party control planes come from their Helm charts (the provider modules); t
 from typing import Any, Optional
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.config.model import GatewayConfig
+from components.gateway import crds
 from components.gateway.base import GATEWAY_API, LISTENER_NAME, GatewayBackend, GatewayBuild
 from components.gateway.select import gateway_backend
 from components.gateway.status import CustomResourceWithStatus
@@ -38,7 +38,9 @@ class GatewayProvider(pulumi.ComponentResource):
         self.backend = backend = gateway_backend(config.provider)
         labels = release.component_labels("inference-gateway")
         build = GatewayBuild(self, name, config, release, versions, labels, depends_on)
-        self.crds = [] if platform_manages_crds or not config.install_crds else self._crds(name, versions, backend)
+        # The pinned Gateway API and Inference Extension CRDs, unless the platform manages them.
+        bundles = [] if platform_manages_crds else crds.chosen(backend, versions)
+        self.crds = [r for bundle, version, _ in bundles for r in crds.install(self, name, bundle, version, config.crds)]
         control_plane = backend.control_plane(build, self.crds) if config.install_control_plane else []
         # What provides the gateway's kinds (its CRDs and controller): custom resources wait for it.
         self.kinds_ready: list[pulumi.Resource] = self.crds + control_plane
@@ -74,14 +76,6 @@ class GatewayProvider(pulumi.ComponentResource):
         # Where in-cluster clients (verification, benchmark) reach the Gateway.
         self.url = self.address.apply(lambda address: f"http://{address or host}:{port}")
         self.register_outputs({"gatewayName": release.gateway, "className": self.class_name, "address": self.address})
-
-    def _crds(self, name: str, versions: Versions, backend: GatewayBackend) -> list[pulumi.Resource]:
-        """The pinned CRD bundles; some platforms bring the Gateway API CRDs with the provider."""
-        bundles = [("inference-extension-crds", versions.inference_extension_crd_url)]
-        if not backend.platform_brings_gateway_api_crds:
-            bundles.insert(0, ("gateway-api-crds", versions.gateway_api_crd_url))
-        return [k8s.yaml.v2.ConfigFile(f"{name}-{bundle}", file=url, opts=child(self)) for bundle, url in bundles]
-
 
 def _first_address(status: Any) -> str:
     addresses = (status or {}).get("addresses") or []

@@ -6,7 +6,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from components.gateway.base import GatewayBuild, InClusterProxy, proxy_sizing, Parameters, PoolTarget
+from components.gateway.base import GatewayBuild, InClusterProxy, proxy_sizing, retain_crds, Parameters, PoolTarget
 from components.gateway.istio_webhooks import IgnoreIstiodOwnedWebhookFields
 from components.kube import child, meta
 from components.names import Release
@@ -34,7 +34,7 @@ class Istio(InClusterProxy):
             version=version,
             namespace=NAMESPACE,
             repository_opts=repo,
-            opts=child(parent, depends_on=[ns, *crds], transforms=[webhooks]),
+            opts=child(parent, depends_on=[ns, *crds], transforms=[webhooks, retain_crds]),
         )
         inference_flag = {"ENABLE_GATEWAY_API_INFERENCE_EXTENSION": "true"}
         istiod = k8s.helm.v4.Chart(

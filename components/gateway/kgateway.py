@@ -5,7 +5,7 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.gateway.base import GatewayBuild, InClusterProxy, proxy_sizing, Parameters
+from components.gateway.base import GatewayBuild, InClusterProxy, retain_crds, proxy_sizing, Parameters
 from components.kube import child, meta
 from components.names import Release
 from components.versions import KGATEWAY_CHART_REPO, Versions
@@ -32,7 +32,8 @@ class Kgateway(InClusterProxy):
             chart=f"{KGATEWAY_CHART_REPO}/kgateway-crds",
             version=version,
             namespace=NAMESPACE,
-            opts=child(parent, depends_on=[ns, *crds]),
+            # Destroy keeps its CRDs: deleting one deletes every object of its kind in the cluster.
+            opts=child(parent, depends_on=[ns, *crds], transforms=[retain_crds]),
         )
         controller = k8s.helm.v4.Chart(
             f"{name}-kgateway",

@@ -23,7 +23,7 @@ def test_managed_gateway_with_no_control_plane_to_install(gke):
     assert "infrastructure" not in gateway.inputs["spec"]
     assert not gke.of_type("kubernetes:helm.sh/v4:Chart")
     # GKE 1.34.1 manages both CRD bundles.
-    assert not gke.of_type("kubernetes:yaml/v2:ConfigFile")
+    assert not gke.kube("CustomResourceDefinition")
 
 
 def test_internal_gateway_class_by_config():
@@ -34,9 +34,9 @@ def test_internal_gateway_class_by_config():
 
 def test_older_gke_gets_only_the_inference_extension_crds():
     run = run_gke(with_platform({"gkeVersion": "1.33.5-gke.1080000"}))
-    files = [r.inputs["file"] for r in run.of_type("kubernetes:yaml/v2:ConfigFile")]
-    assert files == ["https://github.com/kubernetes-sigs/gateway-api-inference-extension/releases/download/v1.3.0/manifests.yaml"]
-    assert set(run.one("InferencePool").dependencies) >= {r.urn for r in run.of_type("kubernetes:yaml/v2:ConfigFile")}
+    crds = run.kube("CustomResourceDefinition")
+    assert {r.inputs["spec"]["group"] for r in crds} == {"inference.networking.k8s.io", "inference.networking.x-k8s.io"}
+    assert set(run.one("InferencePool").dependencies) >= {r.urn for r in crds}
 
 
 def test_health_check_and_backend_policies_target_the_pool(gke):

@@ -1,0 +1,123 @@
+"""Gateway API and Inference Extension CRDs: vendored, typed, in one of three modes, never deleted
+(issue 11, items 7 and 8)."""
+
+import pathlib
+
+import pulumi
+import pytest
+import yaml
+
+from components.gateway import crds
+from components.gateway.base import CRD_TYPE, retain_crds
+from conftest import run_stack
+from tools import mock_runtime
+
+PATCH_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinitionPatch"
+SHARED_CRDS = pathlib.Path(__file__).resolve().parents[3] / "shared" / "crds"
+
+
+def crd_runs(mode):
+    return run_stack("ib", {"gateway": {"provider": "istio", "crds": mode}})
+
+
+@pytest.fixture(scope="module")
+def aliases(request):
+    """Every registration's alias specs (name, parent URN), recorded as the engine receives them."""
+    seen = {}
+    original = mock_runtime._RecordingMonitor.RegisterResource
+
+    def record(self, req):
+        seen[req.name] = [(a.spec.name, a.spec.parentUrn, a.spec.noParent, a.spec.type) for a in req.aliases]
+        return original(self, req)
+
+    mock_runtime._RecordingMonitor.RegisterResource = record
+    try:
+        run = crd_runs("install")
+    finally:
+        mock_runtime._RecordingMonitor.RegisterResource = original
+    return run, seen
+
+
+def test_install_registers_typed_retained_crds_from_the_vendored_files(aliases):
+    run, _ = aliases
+    registered = run.of_type(CRD_TYPE)
+    assert len(registered) == 11 and not run.of_type("kubernetes:yaml/v2:ConfigFile")
+    vendored = {d["metadata"]["name"]: d for b, v in (("gateway-api", "v1.4.0"), ("gaie", "v1.3.0")) for d in crds.definitions(b, v)}
+    for crd in registered:
+        assert crd.retain_on_delete, crd.name
+        name = crd.inputs["metadata"]["name"]
+        assert crd.inputs["spec"] == vendored[name]["spec"]
+        assert "pulumi.com/patchForce" not in crd.inputs["metadata"].get("annotations", {})
+
+
+def test_crds_keep_the_urns_of_the_configfile_children_they_replace(aliases):
+    """An existing stack's CRDs (children of the yaml/v2 ConfigFiles) are the same resources, not deleted and recreated."""
+    run, seen = aliases
+    provider = next(r for r in run.registrations if r.type == "llmd:gateway:GatewayProvider")
+    for crd in run.of_type(CRD_TYPE):
+        bundle = crd.name.split(":", 1)[0]
+        assert crd.name == f"{bundle}:{crd.inputs['metadata']['name']}"  # yaml/v2: <prefix>:<object name>
+        old_parent = f"{provider.urn}$kubernetes:yaml/v2:ConfigFile::{bundle}".replace(
+            "llmd:gateway:GatewayProvider::gateway$", "llmd:gateway:GatewayProvider$")
+        assert ("", old_parent, False, CRD_TYPE) in seen[crd.name], seen[crd.name]
+
+
+def test_vendored_inference_extension_crds_are_upstream_v1_3_0():
+    """Same schemas as the reference copies of GAIE v1.3.0 (kubernetes-sigs/gateway-api-inference-extension@v1.3.0 config/crd/bases)."""
+    for crd in crds.definitions("gaie", "v1.3.0"):
+        group = crd["spec"]["group"]
+        reference = yaml.safe_load((SHARED_CRDS / group / f"{group}_{crd['spec']['names']['plural']}.yaml").read_text())
+        assert crd["spec"] == reference["spec"]
+
+
+def test_adopt_patches_existing_crds_with_force_and_keeps_them():
+    run = crd_runs("adopt")
+    assert not run.of_type(CRD_TYPE)
+    patches = run.of_type(PATCH_TYPE)
+    assert len(patches) == 11
+    for patch in patches:
+        assert patch.retain_on_delete
+        assert patch.inputs["metadata"]["annotations"]["pulumi.com/patchForce"] == "true"
+
+
+def test_skip_installs_no_crds_and_nothing_waits_for_them():
+    run = crd_runs("skip")
+    assert not run.of_type(CRD_TYPE) and not run.of_type(PATCH_TYPE)
+    assert run.one("InferencePool") and run.one("Gateway")
+
+
+def test_chart_crds_are_kept_on_destroy():
+    """The control-plane charts that carry CRDs (Istio base, kgateway-crds, agentgateway-crds) keep them."""
+    opts = pulumi.ResourceOptions()
+    crd = retain_crds(pulumi.ResourceTransformArgs(True, CRD_TYPE, "base:x", {"metadata": {"name": "x"}}, opts))
+    assert crd.opts.retain_on_delete is True
+    assert retain_crds(pulumi.ResourceTransformArgs(True, "kubernetes:apps/v1:Deployment", "d", {}, opts)) is None
+
+
+def test_first_gke_preview_needs_no_cluster_and_no_network():
+    """On GKE versions before 1.34.0-gke.1626000 the program installs the Inference Extension CRDs: typed
+    resources, so no multi-language component is constructed on the not-yet-known cluster's provider."""
+    run = run_stack("gke", {"platform": {**run_stack_platform(), "gkeVersion": "1.33.5-gke.1080000"}},
+                    preview=True, unknown_outputs="[computed]")
+    assert len(run.of_type(CRD_TYPE)) == 5
+    assert not [r.type for r in run.registrations if r.type.startswith(("kubernetes:yaml/", "kubernetes:helm.sh/"))]
+
+
+def run_stack_platform():
+    return mock_runtime.stack_config("gke")["platform"]
+
+
+@pytest.mark.parametrize("overrides,key,gist", [
+    ({"versions": {"gatewayApiCrds": "v1.3.0"}}, "llmd:versions.gatewayApiCrds", "vendored"),
+    ({"versions": {"inferenceExtensionCrds": "v0.5.1"}}, "llmd:versions.inferenceExtensionCrds", "gateway.crds: skip"),
+    ({"gateway": {"installCrds": False}}, "llmd:gateway", "use crds: skip"),
+])
+def test_refused_with_the_fix(overrides, key, gist):
+    run = run_stack("ib", overrides, expect_error=True)
+    assert isinstance(run.error, pulumi.RunError) and not run.registrations
+    assert f"{key}:" in str(run.error) and gist in str(run.error), run.error
+
+
+def test_a_version_the_cluster_already_serves_needs_no_vendored_files():
+    run = run_stack("ib", {"gateway": {"provider": "istio", "crds": "skip"}, "versions": {"gatewayApiCrds": "v1.3.0"}})
+    assert run.error is None
