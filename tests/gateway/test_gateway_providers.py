@@ -81,3 +81,75 @@ def test_resource_names_kept_through_the_move(runs):
     assert types == {"llmd:gateway:GatewayProvider$kubernetes:gateway.networking.k8s.io/v1:Gateway"}
     gke = {r.urn.split("::")[-1] for r in runs["gke"].registrations}
     assert {"pool-health-check", "pool-backend-policy"} <= gke
+
+
+def _istio_proxy(run):
+    import yaml  # noqa: PLC0415
+
+    deployment = yaml.safe_load(run.one("ConfigMap", "infra-pd-inference-gateway").inputs["data"]["deployment"])
+    return deployment["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_proxy_sizing_defaults_are_each_providers_own(runs):
+    """Istio: the guide's istio environment (16 CPU / 16Gi limits, 4 / 4Gi requests). kgateway: the
+    llm-d-infra v1.3.6 chart defaults the guide's kgateway environment uses (llmd-pd-spec.md 2.1: limits
+    2 CPU / 1Gi, requests 100m / 128Mi), not Istio's. agentgateway: unsized, as its proxy chart leaves it."""
+    assert _istio_proxy(runs["istio"])["resources"] == {"limits": {"cpu": "16", "memory": "16Gi"}, "requests": {"cpu": "4", "memory": "4Gi"}}
+    envoy = runs["kgateway"].one("GatewayParameters").inputs["spec"]["kube"]["envoyContainer"]
+    assert envoy["resources"] == {"limits": {"cpu": "2", "memory": "1Gi"}, "requests": {"cpu": "100m", "memory": "128Mi"}}
+    assert "resources" not in runs["agentgateway"].one("AgentgatewayParameters").inputs["spec"]
+
+
+@pytest.mark.parametrize("provider", ["istio", "kgateway", "agentgateway"])
+def test_proxy_resources_override_field_by_field(provider):
+    run = run_stack("ib", {"gateway": {"provider": provider, "proxyResources": {"cpuLimit": "8", "memoryRequest": "2Gi"}}})
+    if provider == "istio":
+        resources = _istio_proxy(run)["resources"]
+    elif provider == "kgateway":
+        resources = run.one("GatewayParameters").inputs["spec"]["kube"]["envoyContainer"]["resources"]
+    else:
+        resources = run.one("AgentgatewayParameters").inputs["spec"]["resources"]
+    assert resources["limits"]["cpu"] == "8" and resources["requests"]["memory"] == "2Gi"
+    defaults = {"istio": ("16Gi", "4"), "kgateway": ("1Gi", "100m"), "agentgateway": (None, None)}[provider]
+    assert (resources["limits"].get("memory"), resources["requests"].get("cpu")) == defaults
+
+
+def test_agentgateway_per_release_charts_and_class():
+    """v2.2.0-beta.3 (llm-d v0.5.0) from kgateway-dev's registry with class agentgateway-v2; v1.1.0 (llm-d
+    v0.9.0) from agentgateway's registry with class agentgateway; inference extension on in both."""
+    for version, repo, class_name in (
+        ("v2.2.0-beta.3", "oci://ghcr.io/kgateway-dev/charts", "agentgateway-v2"),
+        ("v1.1.0", "oci://cr.agentgateway.dev/charts", "agentgateway"),
+    ):
+        run = run_stack("ib", {"gateway": {"provider": "agentgateway"}, "versions": {"agentgatewayChart": version}})
+        charts = {r.inputs["chart"]: r.inputs for r in run.of_type("kubernetes:helm.sh/v4:Chart")}
+        assert set(charts) == {f"{repo}/agentgateway-crds", f"{repo}/agentgateway"}
+        assert {c["version"] for c in charts.values()} == {version}
+        assert {c["namespace"] for c in charts.values()} == {"agentgateway-system"}
+        assert charts[f"{repo}/agentgateway"]["values"] == {"inferenceExtension": {"enabled": True}}
+        assert run.one("Gateway").inputs["spec"]["gatewayClassName"] == class_name
+
+
+def test_unknown_agentgateway_chart_line_is_refused():
+    run = run_stack("ib", {"gateway": {"provider": "agentgateway"}, "versions": {"agentgatewayChart": "v3.0.0"}}, expect_error=True)
+    assert "llmd:versions.agentgatewayChart:" in str(run.error) and "v1.1.0" in str(run.error)
+    assert not run.registrations
+
+
+@pytest.mark.parametrize("overrides,sets", [
+    ({"gateway": {"provider": "istio"}}, ()),
+    ({"gateway": {"provider": "kgateway"}}, ("_alt/kgateway-v2.1.1",)),
+    ({"gateway": {"provider": "agentgateway"}}, ("_alt/agentgateway-v2.2.0-beta.3",)),
+    ({"gateway": {"provider": "agentgateway"}, "versions": {"agentgatewayChart": "v1.1.0"}}, ("_alt/agentgateway-v1.1.0",)),
+])
+def test_objects_validate_against_the_providers_crd_set(overrides, sets):
+    """The validator picks the provider's CRD set (components/gateway/select.py crd_schema_sets)."""
+    from components.config.load import validate  # noqa: PLC0415
+    from components.gateway.select import crd_schema_sets  # noqa: PLC0415
+    from conftest import validator_for  # noqa: PLC0415
+    from tools.mock_runtime import PROJECT, stack_config  # noqa: PLC0415
+
+    assert crd_schema_sets(validate(stack_config("ib", overrides), set(), "ib", PROJECT)) == sets
+    validator = validator_for(("ib", overrides))
+    run = run_stack("ib", overrides)
+    assert [e for obj in run.kube() for e in validator.errors(obj.inputs)] == []
