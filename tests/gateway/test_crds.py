@@ -5,7 +5,6 @@ import pathlib
 
 import pulumi
 import pytest
-import yaml
 
 from components.gateway import crds
 from components.gateway.base import CRD_TYPE, retain_crds
@@ -62,12 +61,18 @@ def test_crds_keep_the_urns_of_the_configfile_children_they_replace(aliases):
         assert ("", old_parent, False, CRD_TYPE) in seen[crd.name], seen[crd.name]
 
 
-def test_vendored_inference_extension_crds_are_upstream_v1_3_0():
-    """Same schemas as the reference copies of GAIE v1.3.0 (kubernetes-sigs/gateway-api-inference-extension@v1.3.0 config/crd/bases)."""
-    for crd in crds.definitions("gaie", "v1.3.0"):
-        group = crd["spec"]["group"]
-        reference = yaml.safe_load((SHARED_CRDS / group / f"{group}_{crd['spec']['names']['plural']}.yaml").read_text())
-        assert crd["spec"] == reference["spec"]
+@pytest.mark.parametrize("folder,reference", [
+    ("gaie-v1.3.0", ""),  # GAIE v1.3.0 is the default set
+    ("gaie-v1.5.0", "_alt/gaie-v1.5.0"),
+    ("gateway-api-v1.5.1", "_alt/gateway-api-v1.5.1"),
+])
+def test_vendored_files_are_the_upstream_files(folder, reference):
+    """Byte-identical to the reference copies (../shared/crds/README.md names repo, tag and path of each)."""
+    files = sorted((crds.VENDORED / folder).glob("*.yaml"))
+    assert files
+    for path in files:
+        group = path.name.split("_", 1)[0]
+        assert path.read_bytes() == (SHARED_CRDS / reference / group / path.name).read_bytes(), path.name
 
 
 def test_adopt_patches_existing_crds_with_force_and_keeps_them():
