@@ -30,6 +30,7 @@ gateway = GatewayProvider(
     release,
     config.versions,
     platform_manages_crds=platform.manages_gateway_crds,
+    platform_manages_gateway_api_crds=platform.manages_gateway_api_crds,
     depends_on=in_cluster,
     opts=k8s_opts,
 )

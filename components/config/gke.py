@@ -6,7 +6,7 @@ node as 8 extra NICs, and handed to pods as the device networks rdma-0..rdma-7.
 
 import ipaddress
 import re
-from typing import Annotated, Literal, Optional, Union
+from typing import Annotated, ClassVar, Literal, Optional, Union
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
@@ -167,6 +167,10 @@ class GkeClusterConfig(Strict):
     @property
     def gpus_per_node(self) -> int:
         return self.gpu_pool.accelerator_count
+
+    # The cluster's Gateway API channel (standard, components/platform/gke/cluster.py) installs the
+    # Gateway API CRDs on every version, whichever gateway provider the stack uses.
+    manages_gateway_api_crds: ClassVar[bool] = True
 
     @property
     def manages_gateway_crds(self) -> bool:

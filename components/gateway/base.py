@@ -82,8 +82,6 @@ class GatewayBackend:
     control_plane_namespace: ClassVar[Optional[str]] = None
     # The platform kind it needs (e.g. "gke" for the managed GKE Gateway), None for any cluster.
     platform_kind: ClassVar[Optional[str]] = None
-    # True where the platform's Gateway API channel brings the Gateway API CRDs with the provider.
-    platform_brings_gateway_api_crds: ClassVar[bool] = False
     # Proxy sizing when `gateway.proxyResources` leaves a field unset (None: the controller's default).
     default_proxy_resources: ClassVar[ProxyResources] = ProxyResources()
 

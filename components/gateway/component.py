@@ -31,6 +31,7 @@ class GatewayProvider(pulumi.ComponentResource):
         release: Release,
         versions: Versions,
         platform_manages_crds: bool,
+        platform_manages_gateway_api_crds: bool,
         depends_on: list[pulumi.Resource],
         opts: Optional[pulumi.ResourceOptions] = None,
     ):
@@ -39,7 +40,7 @@ class GatewayProvider(pulumi.ComponentResource):
         labels = release.component_labels("inference-gateway")
         build = GatewayBuild(self, name, config, release, versions, labels, depends_on)
         # The pinned Gateway API and Inference Extension CRDs, unless the platform manages them.
-        bundles = [] if platform_manages_crds else crds.chosen(backend, versions)
+        bundles = [] if platform_manages_crds else crds.chosen(platform_manages_gateway_api_crds, versions)
         self.crds = [r for bundle, version, _ in bundles for r in crds.install(self, name, bundle, version, config.crds)]
         control_plane = backend.control_plane(build, self.crds) if config.install_control_plane else []
         # What provides the gateway's kinds (its CRDs and controller): custom resources wait for it.

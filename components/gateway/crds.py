@@ -18,7 +18,7 @@ pulumi/pulumi-kubernetes#3027), which is the case on GKE before the cluster exis
 
 import functools
 import pathlib
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -28,9 +28,6 @@ from components.config.model import StackConfig
 from components.config.problems import Problem
 from components.kube import child
 from components.versions import Versions
-
-if TYPE_CHECKING:
-    from components.gateway.base import GatewayBackend
 
 VENDORED = pathlib.Path(__file__).resolve().parent / "crds"
 CrdMode = Literal["install", "adopt", "skip"]
@@ -56,19 +53,17 @@ def definitions(bundle: str, version: str) -> tuple[dict, ...]:
 
 def bundles(config: StackConfig) -> list[tuple[str, str, str]]:
     """(bundle, version, the versions key that pins it) the stack installs; none where the platform
-    manages them (GKE >= 1.34.0-gke.1626000), the Gateway API ones not where the provider's platform does."""
-    from components.gateway.select import gateway_backend  # noqa: PLC0415 - select imports the providers
-
+    manages them all (GKE >= 1.34.0-gke.1626000)."""
     if config.gateway.crds == "skip" or getattr(config.platform, "manages_gateway_crds", False):
         return []
-    return chosen(gateway_backend(config.gateway.provider), config.versions)
+    return chosen(getattr(config.platform, "manages_gateway_api_crds", False), config.versions)
 
 
-def chosen(backend: "GatewayBackend", versions: Versions) -> list[tuple[str, str, str]]:
-    """The bundles a provider needs from the stack: the Inference Extension's, and the Gateway API's
-    unless the provider's platform brings them (the GKE Gateway API channel)."""
+def chosen(platform_has_gateway_api: bool, versions: Versions) -> list[tuple[str, str, str]]:
+    """The bundles the stack installs: the Inference Extension's, and the Gateway API's unless the
+    platform installs those (the GKE Gateway API channel, whichever gateway provider)."""
     out = [("gaie", versions.inference_extension_crds, "versions.inferenceExtensionCrds")]
-    if not backend.platform_brings_gateway_api_crds:
+    if not platform_has_gateway_api:
         out.insert(0, ("gateway-api", versions.gateway_api_crds, "versions.gatewayApiCrds"))
     return out
 

@@ -13,8 +13,6 @@ from components.versions import Versions
 class Gke(GatewayBackend):
     name = "gke"
     platform_kind = "gke"
-    # The cluster's Gateway API channel (standard) installs and manages the Gateway API CRDs.
-    platform_brings_gateway_api_crds = True
 
     def class_name(self, config: GatewayConfig, versions: Versions) -> str:
         return config.gke_class

@@ -43,3 +43,5 @@ class Platform:
     cluster_ready: list[pulumi.Resource] = field(default_factory=list)
     # True where the platform itself installs the Gateway API and Inference Extension CRDs.
     manages_gateway_crds: bool = False
+    # True where the platform installs the Gateway API CRDs (e.g. GKE's Gateway API channel).
+    manages_gateway_api_crds: bool = False

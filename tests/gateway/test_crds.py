@@ -126,3 +126,12 @@ def test_refused_with_the_fix(overrides, key, gist):
 def test_a_version_the_cluster_already_serves_needs_no_vendored_files():
     run = run_stack("ib", {"gateway": {"provider": "istio", "crds": "skip"}, "versions": {"gatewayApiCrds": "v1.3.0"}})
     assert run.error is None
+
+
+@pytest.mark.parametrize("provider", ["gke", "istio", "agentgateway"])
+def test_on_gke_the_gateway_api_crds_come_from_the_cluster_whatever_the_provider(provider):
+    """The cluster's Gateway API channel (standard) installs them on every GKE version; before
+    1.34.0-gke.1626000 the stack installs only the Inference Extension's (once only for provider gke)."""
+    run = run_stack("gke", {"platform": {**run_stack_platform(), "gkeVersion": "1.33.5-gke.1080000"},
+                            "gateway": {"provider": provider}})
+    assert {r.inputs["spec"]["group"] for r in run.of_type(CRD_TYPE)} == {"inference.networking.k8s.io", "inference.networking.x-k8s.io"}

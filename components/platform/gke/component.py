@@ -57,6 +57,7 @@ class GkeCluster(pulumi.ComponentResource):
                 *([networks.nat] if networks.nat else []),
             ],
             manages_gateway_crds=config.manages_gateway_crds,
+            manages_gateway_api_crds=config.manages_gateway_api_crds,
         )
         self.register_outputs(
             {
