@@ -25,7 +25,7 @@ import pulumi_kubernetes as k8s
 
 from components.config.model import GatewayConfig, StackConfig
 from components.config.problems import Problem
-from components.gateway.base import GatewayBuild, InClusterProxy, retain_crds, Parameters
+from components.gateway.base import GatewayBuild, InClusterProxy, Parameters, retain_crds
 from components.kube import child, meta
 from components.names import Release
 from components.versions import AGENTGATEWAY_CHART_REPO, AGENTGATEWAY_KGATEWAY_DEV_CHART_REPO, Versions

@@ -78,6 +78,7 @@ class GatewayProvider(pulumi.ComponentResource):
         self.url = self.address.apply(lambda address: f"http://{address or host}:{port}")
         self.register_outputs({"gatewayName": release.gateway, "className": self.class_name, "address": self.address})
 
+
 def _first_address(status: Any) -> str:
     addresses = (status or {}).get("addresses") or []
     return addresses[0].get("value", "") if addresses else ""

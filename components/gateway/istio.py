@@ -6,7 +6,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from components.gateway.base import GatewayBuild, InClusterProxy, proxy_sizing, retain_crds, Parameters, PoolTarget
+from components.gateway.base import GatewayBuild, InClusterProxy, Parameters, PoolTarget, proxy_sizing, retain_crds
 from components.gateway.istio_webhooks import IgnoreIstiodOwnedWebhookFields
 from components.kube import child, meta
 from components.names import Release

@@ -5,7 +5,7 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.gateway.base import GatewayBuild, InClusterProxy, retain_crds, proxy_sizing, Parameters
+from components.gateway.base import GatewayBuild, InClusterProxy, Parameters, proxy_sizing, retain_crds
 from components.kube import child, meta
 from components.names import Release
 from components.versions import KGATEWAY_CHART_REPO, Versions
