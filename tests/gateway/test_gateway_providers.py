@@ -7,9 +7,11 @@ import typing
 
 import pytest
 
+from components.config.load import validate
 from components.config.model import GatewayConfig
-from components.gateway.select import PROVIDERS
-from conftest import run_stack
+from components.gateway.select import PROVIDERS, crd_schema_sets
+from conftest import run_stack, validator_for
+from tools.mock_runtime import PROJECT, stack_config
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -102,7 +104,7 @@ def test_proxy_sizing_defaults_are_each_providers_own(runs):
 
 @pytest.mark.parametrize("provider", ["istio", "kgateway", "agentgateway"])
 def test_proxy_resources_override_field_by_field(provider):
-    run = run_stack("ib", {"gateway": {"provider": provider, "proxyResources": {"cpuLimit": "8", "memoryRequest": "2Gi"}}})
+    run = run_stack("ib", {"gateway": {"provider": provider, "crds": "skip", "proxyResources": {"cpuLimit": "8", "memoryRequest": "2Gi"}}})
     if provider == "istio":
         resources = _istio_proxy(run)["resources"]
     elif provider == "kgateway":
@@ -121,7 +123,8 @@ def test_agentgateway_per_release_charts_and_class():
         ("v2.2.0-beta.3", "oci://ghcr.io/kgateway-dev/charts", "agentgateway-v2"),
         ("v1.1.0", "oci://cr.agentgateway.dev/charts", "agentgateway"),
     ):
-        run = run_stack("ib", {"gateway": {"provider": "agentgateway"}, "versions": {"agentgatewayChart": version}})
+        overrides = {"provider": "agentgateway", "crds": "skip"}
+        run = run_stack("ib", {"gateway": overrides, "versions": {"agentgatewayChart": version}})
         charts = {r.inputs["chart"]: r.inputs for r in run.of_type("kubernetes:helm.sh/v4:Chart")}
         assert set(charts) == {f"{repo}/agentgateway-crds", f"{repo}/agentgateway"}
         assert {c["version"] for c in charts.values()} == {version}
@@ -136,20 +139,30 @@ def test_unknown_agentgateway_chart_line_is_refused():
     assert not run.registrations
 
 
-@pytest.mark.parametrize("overrides,sets", [
-    ({"gateway": {"provider": "istio"}}, ()),
-    ({"gateway": {"provider": "kgateway"}}, ("_alt/kgateway-v2.1.1",)),
-    ({"gateway": {"provider": "agentgateway"}}, ("_alt/agentgateway-v2.2.0-beta.3",)),
-    ({"gateway": {"provider": "agentgateway"}, "versions": {"agentgatewayChart": "v1.1.0"}}, ("_alt/agentgateway-v1.1.0",)),
+@pytest.mark.parametrize("provider,kind,sets", [
+    ("istio", None, ()),
+    ("kgateway", "GatewayParameters", ("_alt/kgateway-v2.1.1",)),
+    ("agentgateway", "AgentgatewayParameters", ("_alt/agentgateway-v2.2.0-beta.3",)),
 ])
-def test_objects_validate_against_the_providers_crd_set(overrides, sets):
-    """The validator picks the provider's CRD set (components/gateway/select.py crd_schema_sets)."""
-    from components.config.load import validate  # noqa: PLC0415
-    from components.gateway.select import crd_schema_sets  # noqa: PLC0415
-    from conftest import validator_for  # noqa: PLC0415
-    from tools.mock_runtime import PROJECT, stack_config  # noqa: PLC0415
-
+def test_objects_validate_against_the_providers_crd_set(runs, validator, provider, kind, sets):
+    """The validator picks the provider's CRD set (components/gateway/select.py crd_schema_sets): both
+    parameters kinds have published schemas (kgateway's GatewayParameters too, since v2.1.1's CRDs are in
+    ../shared/crds/_alt); a stray field fails; the default set alone knows neither kind."""
+    overrides = {"gateway": {"provider": provider}}
     assert crd_schema_sets(validate(stack_config("ib", overrides), set(), "ib", PROJECT)) == sets
-    validator = validator_for(("ib", overrides))
+    chosen = validator_for(("ib", overrides))
+    run = runs[provider]
+    assert [e for obj in run.kube() for e in chosen.errors(obj.inputs)] == []
+    if kind:
+        params = run.one(kind).inputs
+        broken = {**params, "spec": {**params["spec"], "replicas": 2}}
+        assert any("spec.replicas: unknown field" in e for e in chosen.errors(broken))
+        assert validator.errors(params) == [f"{kind}/{params['metadata']['name']}: no schema for {params['apiVersion']}/{kind}"]
+
+
+def test_agentgateway_v1_objects_validate_against_their_own_set():
+    overrides = {"gateway": {"provider": "agentgateway"}, "versions": {"agentgatewayChart": "v1.1.0"}}
+    assert crd_schema_sets(validate(stack_config("ib", overrides), set(), "ib", PROJECT)) == ("_alt/agentgateway-v1.1.0",)
     run = run_stack("ib", overrides)
-    assert [e for obj in run.kube() for e in validator.errors(obj.inputs)] == []
+    chosen = validator_for(("ib", overrides))
+    assert [e for obj in run.kube() for e in chosen.errors(obj.inputs)] == []
