@@ -135,3 +135,14 @@ def test_on_gke_the_gateway_api_crds_come_from_the_cluster_whatever_the_provider
     run = run_stack("gke", {"platform": {**run_stack_platform(), "gkeVersion": "1.33.5-gke.1080000"},
                             "gateway": {"provider": provider}})
     assert {r.inputs["spec"]["group"] for r in run.of_type(CRD_TYPE)} == {"inference.networking.k8s.io", "inference.networking.x-k8s.io"}
+
+
+def test_the_plan_names_each_crd_bundle_and_what_happens_to_it(aliases):
+    from tools.plan import summary  # noqa: PLC0415
+
+    run, _ = aliases
+    assert [line for line in summary.versions(run.registrations) if line.startswith("CRDs ")] == [
+        "CRDs gateway.networking.k8s.io v1.4.0 (6, installed, kept on destroy)",
+        "CRDs inference.networking.k8s.io v1.3.0 (1, installed, kept on destroy)",
+        "CRDs inference.networking.x-k8s.io v1.3.0 (4, installed, kept on destroy)",
+    ]

@@ -169,6 +169,7 @@ def _gateway(registrations: list[Registration], config: StackConfig) -> str:
 def versions(registrations: list[Registration]) -> list[str]:
     images = sorted({c["image"] for w in objects.workloads(registrations) for c in w.containers if c.get("image")})
     lines = [f"image {image}" for image in images]
+    lines += _crd_bundles(registrations)
     for r in sorted(registrations, key=lambda r: r.name):
         if r.type.startswith("kubernetes:helm.sh/"):
             repo = (r.inputs.get("repositoryOpts") or {}).get("repo")
@@ -182,3 +183,16 @@ def versions(registrations: list[Registration]) -> list[str]:
             version = f"GKE {r.inputs.get('minMasterVersion', 'default version')}"
             lines.append(version + (f", {channel} channel" if channel else ""))
     return lines or ["none registered"]
+
+
+def _crd_bundles(registrations: list[Registration]) -> list[str]:
+    """`CRDs <group> <bundle-version> (<n>, <how>)` from the CRDs' own bundle-version annotations."""
+    found: dict[tuple[str, str, str], int] = {}
+    for r in registrations:
+        if r.kind == "CustomResourceDefinition" and r.is_kube_object:
+            meta = r.inputs.get("metadata") or {}
+            group = (r.inputs.get("spec") or {}).get("group", "?")
+            version = next((v for k, v in (meta.get("annotations") or {}).items() if k.endswith("/bundle-version")), "?")
+            how = ("adopted" if r.type.endswith("Patch") else "installed") + (", kept on destroy" if r.retain_on_delete else "")
+            found[group, version, how] = found.get((group, version, how), 0) + 1
+    return [f"CRDs {group} {version} ({n}, {how})" for (group, version, how), n in sorted(found.items())]
