@@ -15,6 +15,10 @@ rejects invalid config, `failurePolicy: Fail`.
   (`pkg/webhooks/webhookpatch.go`, patchMutatingWebhookConfig) writes `clientConfig.caBundle` of its
   webhooks.
 The transform below gives exactly those fields of exactly those objects `ignoreChanges`.
+Limit: under server-side apply, pulumi-kubernetes drops ignored fields owned by another manager from
+its patch only for paths without lists (provider/pkg/await/await.go handleSSAIgnoreFields, "TODO:
+Enhance support for ignoreField path to support nested arrays"), so an update of these objects (an
+Istio chart upgrade) re-sends the old value; README "Shared clusters" says what to do.
 """
 
 from dataclasses import dataclass
