@@ -484,10 +484,9 @@ IB_RDMA = block(
     },
 )
 IB_PLATFORM = block(
-    {"kind": st.just("existing")},
+    {"kind": st.just("existing"), "context": dns_label(20)},
     {
         "kubeconfig": st.sampled_from(["~/.kube/config", "/etc/kube/config"]),
-        "context": dns_label(20),
         "gpuResource": st.sampled_from(["nvidia.com/gpu", "amd.com/gpu"]),
         "rdma": IB_RDMA,
     },
@@ -886,6 +885,7 @@ OUT_OF_RANGE: list[tuple] = [
     (("benchmark", "inputTokens"), st.sampled_from([0, -1]), ("ib", "gke")),
     (("benchmark", "resultsSize"), BAD_QUANTITY, ("ib", "gke")),
     *[(("versions", key), BAD_IMAGE, ("ib", "gke")) for key in IMAGES],
+    (("platform", "context"), st.sampled_from(["", "  "]), ("ib",)),
     (("platform", "gpusPerNode"), st.sampled_from([0, 17]), ("ib",)),
     (("platform", "gpuResource"), st.sampled_from(["gpu", "NVIDIA.com/GPU", "nvidia.com/"]), ("ib",)),
     (("platform", "rdma", "resourceName"), st.sampled_from(["ib", "rdma/", "RDMA/ib"]), ("ib",)),
@@ -1286,7 +1286,7 @@ def closed_gap(reason: str):
     return lambda test: test
 
 
-IB = {"platform": {"kind": "existing"}}
+IB = {"platform": {"kind": "existing", "context": "ib"}}
 
 
 @closed_gap("components/config/base.quantity_value misreads Ki ('100Ki'.rstrip('kMGTPEimn') is '100K'): ValueError, not a RunError")
@@ -1312,7 +1312,7 @@ def test_known_gap_toleration_exists_with_value():
 
 @closed_gap("platform.rdma.env is not checked against the managed env vars; the vLLM container gets HF_HUB_OFFLINE twice")
 def test_known_gap_rdma_env_overrides_a_managed_variable():
-    config = {"platform": {"kind": "existing", "rdma": {"env": {"HF_HUB_OFFLINE": "0"}}}}
+    config = {"platform": {"kind": "existing", "context": "ib", "rdma": {"env": {"HF_HUB_OFFLINE": "0"}}}}
     accepted_correctly_or_refused("ib", config, "platform.rdma.env")
 
 
