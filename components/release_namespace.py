@@ -33,7 +33,7 @@ class ReleaseNamespace(pulumi.ComponentResource):
             k8s.core.v1.Namespace(
                 name,
                 metadata=meta(release.namespace, labels=labels),
-                # Deleting waits until the namespace is gone (pulumi/pulumi-kubernetes
+                # Deleting waits until the namespace is gone (pulumi/pulumi-kubernetes@v4.32.0:
                 # provider/pkg/await/await.go, Deletion: 10 minutes unless customTimeouts.delete). On GKE
                 # that includes the NEG controller deleting the Gateway's network endpoint groups, which
                 # hold the subnet, before their finalizers let go.

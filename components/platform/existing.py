@@ -15,7 +15,7 @@ class ExistingCluster(pulumi.ComponentResource):
         provider = k8s.Provider(
             f"{name}-k8s",
             # As written: pulumi-kubernetes expands a leading `~` itself when it reads the file
-            # (pulumi/pulumi-kubernetes provider/pkg/provider/util.go: parseKubeconfigString), so the
+            # (pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/provider/util.go, parseKubeconfigString), so the
             # state stays valid on another machine or in CI.
             kubeconfig=config.kubeconfig,
             context=config.context,

@@ -32,8 +32,9 @@ def test_a_missing_context_stops_before_any_resource(context):
 
 
 def test_the_kubeconfig_path_reaches_the_provider_unexpanded():
-    """pulumi-kubernetes expands `~` itself (provider/pkg/provider/util.go, parseKubeconfigString), so the
-    state must hold the path as written: an expanded /home/<user> breaks on any other machine."""
+    """pulumi-kubernetes expands `~` itself (pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/provider/util.go,
+    parseKubeconfigString), so the state must hold the path as written: an expanded /home/<user> breaks
+    on any other machine."""
     run = run_stack("ib", {"platform": {"kind": "existing", "kubeconfig": "~/.kube/ib.yaml", "context": "ib-h200"}})
     inputs = provider_inputs(run)
     assert inputs["kubeconfig"] == "~/.kube/ib.yaml"

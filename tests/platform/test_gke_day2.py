@@ -126,7 +126,8 @@ def test_workload_identity_bindings_name_their_service_account(run):
 # --- 17: a provider identity that a cluster update does not change ------------------------------
 def test_the_provider_has_a_cluster_identifier_known_before_the_cluster(run):
     """pulumi-kubernetes' DiffConfig replaces a provider whose kubeconfig is unknown (any cluster update, in
-    preview) unless clusterIdentifier is set and unchanged (provider/pkg/provider/provider.go)."""
+    preview) unless clusterIdentifier is set and unchanged (pulumi/pulumi-kubernetes@v4.32.0:
+    provider/pkg/provider/provider.go, DiffConfig; testdata/diffconfig/computed-kubeconfig-with-identifier)."""
     unknown = run_gke(preview=True, unknown_outputs="<computed>")
     known, planned = one(run, PROVIDER).inputs, one(unknown, PROVIDER).inputs
     assert known["kubeconfig"] != planned["kubeconfig"]  # built from the cluster's outputs

@@ -80,8 +80,9 @@ def create_provider(
         # The provider's identity. Without it pulumi-kubernetes' DiffConfig plans a replacement whenever the
         # kubeconfig is unknown, as it is in the preview of any cluster update (endpoint and CA are outputs),
         # and a replaced provider replaces every Kubernetes object. With it, only a change of this value
-        # replaces the provider; a kubeconfig change is an update (pulumi/pulumi-kubernetes
-        # provider/pkg/provider/provider.go, DiffConfig and clusterIdentifierKey, since v4.16.0).
+        # replaces the provider; a kubeconfig change is an update (pulumi/pulumi-kubernetes@v4.32.0:
+        # provider/pkg/provider/provider.go, DiffConfig and clusterIdentifierKey; in since v4.16.0, and
+        # documented by the pinned SDK's Provider(cluster_identifier=...)).
         cluster_identifier=cluster_identifier(config),
         enable_server_side_apply=True,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[cluster]),
