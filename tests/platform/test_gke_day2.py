@@ -51,6 +51,11 @@ def test_prefixes_resolve_and_exact_pins_stay(pin, resolved):
     assert cluster_version(run_gke(with_platform({"gkeVersion": pin}))) == resolved
 
 
+def test_without_a_release_channel_the_newest_valid_master_version_is_used(monkeypatch):
+    monkeypatch.setattr(mock_runtime, "ENGINE_VERSIONS", ["1.34.2-gke.1000000", "1.34.1-gke.1829001"])
+    assert cluster_version(run_gke(with_platform({"releaseChannel": "UNSPECIFIED"}))) == "1.34.2-gke.1000000"
+
+
 def test_a_prefix_straddling_a_threshold_is_checked_on_the_resolved_version(monkeypatch):
     """1.34 spans 1.34.0-gke.1626000: planned as GKE-managed CRDs, and `up` stops if GKE resolves it lower."""
     assert straddles("1.34", MANAGED_GATEWAY_CRDS_VERSION) and version_at_least("1.34", MANAGED_GATEWAY_CRDS_VERSION)
