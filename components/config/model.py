@@ -109,8 +109,9 @@ class ModelConfig(Strict):
     @model_validator(mode="before")
     @classmethod
     def _known_size(cls, data):
-        if isinstance(data, dict) and "sizeGb" not in data and data.get("name") in KNOWN_MODELS:
-            data = {**data, "sizeGb": KNOWN_MODELS[data["name"]].size_gb}
+        name = data.get("name") if isinstance(data, dict) else None
+        if isinstance(name, str) and "sizeGb" not in data and name in KNOWN_MODELS:
+            data = {**data, "sizeGb": KNOWN_MODELS[name].size_gb}
         return data
 
     @property
