@@ -181,3 +181,16 @@ def test_a_model_name_of_the_wrong_type_is_refused_not_crashed():
     """Found by the property tests: the known-size lookup must not hash a list."""
     run = run_stack("ib", {"model": {"name": ["x"]}}, expect_error=True)
     assert isinstance(run.error, pulumi.RunError) and "llmd:model.name:" in str(run.error)
+
+
+def test_our_key_name_under_an_unrelated_namespace_only_warns():
+    """`vault:namespace` is the Vault provider's own key: named, never an error."""
+    run = run_program("ib", {**stack_config("ib"), "vault:namespace": "team-a"})
+    assert run.error is None and run.registrations
+    [warning] = run.warnings
+    assert warning.startswith("vault:namespace: has `vault:`, so this program never reads it") and "llmd:namespace" in warning
+
+
+def test_unrelated_keys_of_other_namespaces_are_not_ours():
+    run = run_program("ib", {**stack_config("ib"), "vault:address": "https://vault", "aws:region": "us-east-1"})
+    assert run.error is None and run.warnings == []

@@ -57,14 +57,14 @@ def load() -> LoadedConfig:
     Valid but doubtful settings (placeholder project, unknown zone or model size) are warnings."""
     project, stack = pulumi.get_project(), pulumi.get_stack()
     raw, secret = raw_stack_config(project)
-    stray = namespaces.misplaced(_all_keys(), project, stack, StackConfig)
+    stray, stray_warnings = namespaces.misplaced(_all_keys(), project, stack, StackConfig)
     try:
         config = validate(raw, secret, stack, project)
     except InvalidConfig as error:
         raise pulumi.RunError(str(InvalidConfig(stray + error.problems, stack, project))) from None
     if stray:
         raise pulumi.RunError(str(InvalidConfig(stray, stack, project)))
-    for message in advice.check(config, token_present=HF_TOKEN_KEY in raw):
+    for message in stray_warnings + advice.check(config, token_present=HF_TOKEN_KEY in raw):
         pulumi.log.warn(message)
     token = pulumi.Config(project).get_secret(HF_TOKEN_KEY) if HF_TOKEN_KEY in raw else None
     return LoadedConfig(config, token)
