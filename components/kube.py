@@ -1,5 +1,6 @@
 """Small helpers for building Kubernetes objects as plain (camelCase) dicts."""
 
+import hashlib
 from typing import Any, Optional, Sequence
 
 import pulumi
@@ -52,3 +53,23 @@ def role_ref(kind: str, name: str) -> dict[str, str]:
 
 def service_account(name: str, namespace: str) -> dict[str, str]:
     return {"kind": "ServiceAccount", "name": name, "namespace": namespace}
+
+
+# An awaited Job that ended failed (or never finished) is replaced on the next `pulumi up` instead of
+# being awaited again: pulumi-kubernetes' Diff reads the live Job and, when it is not complete, asks
+# for a replacement (pulumi/pulumi-kubernetes provider/pkg/metadata/annotations.go
+# AnnotationReplaceUnready; provider/pkg/provider/provider.go Diff, `metadata.ReplaceUnready` ->
+# `checkjob.Ready`). Same name, so the provider replaces it delete-first and awaits the deletion.
+REPLACE_UNREADY = {"pulumi.com/replaceUnready": "true"}
+# Not awaited at all (create, update, and, for a Job, delete: provider/pkg/metadata/overrides.go
+# DeletedCondition -> allowsSkipAwaitWithDelete lists batch/v1 Job).
+SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
+
+
+def content_hash(*parts: str) -> str:
+    """A short, stable digest of text a workload reads at start (names and pod-template annotations)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:10]

@@ -8,13 +8,18 @@ MODEL = "openai/gpt-oss-120b"
 FILL = "ms-pd-llm-d-modelservice-model-fill"
 
 
+def claim_of(run, purpose: str):
+    """The cache's claim by its Pulumi name; its object name carries a digest of its storage spec."""
+    return next(r for r in run.kube("PersistentVolumeClaim") if r.name == f"model-cache-{purpose}")
+
+
 def vllm_of(deployment):
     return next(c for c in deployment.inputs["spec"]["template"]["spec"]["containers"] if c["name"] == "vllm")
 
 
 def test_ib_cache_is_a_readwritemany_claim_filled_by_one_job():
     run = run_stack("ib", {"modelCache": {"storageClass": "cephfs", "size": "300Gi"}})
-    claim = run.one("PersistentVolumeClaim", "ms-pd-llm-d-modelservice-model-cache")
+    claim = claim_of(run, "models")
     assert claim.inputs["spec"] == {
         "accessModes": ["ReadWriteMany"],
         "resources": {"requests": {"storage": "300Gi"}},
@@ -39,11 +44,8 @@ def test_servers_mount_the_cache_read_only_and_never_reach_the_hub():
         mounts = {m["mountPath"]: m for m in vllm["volumeMounts"]}
         assert mounts["/model-cache"]["readOnly"] is True
         volumes = {v["name"]: v for v in deployment.inputs["spec"]["template"]["spec"]["volumes"]}
-        assert volumes["model-cache"]["persistentVolumeClaim"] == {
-            "claimName": "ms-pd-llm-d-modelservice-model-cache",
-            "readOnly": True,
-        }
-        assert volumes["compile-cache"]["persistentVolumeClaim"]["claimName"] == "ms-pd-llm-d-modelservice-compile-cache"
+        assert volumes["model-cache"]["persistentVolumeClaim"] == {"claimName": claim_of(run, "models").object_name, "readOnly": True}
+        assert volumes["compile-cache"]["persistentVolumeClaim"]["claimName"] == claim_of(run, "compile").object_name
         assert env["VLLM_CACHE_ROOT"] == "/compile-cache"
 
 
