@@ -142,7 +142,9 @@ class InferencePool(pulumi.ComponentResource):
             "template": {
                 "metadata": {
                     "labels": {**labels, **release.epp_selector},
-                    # The picker reads --config-file once, at start: a config change must roll it.
+                    # The picker reads --config-file once, at start: a config change must roll it. Its
+                    # ConfigMap is replaced (delete-first, same name) before this Deployment updates; the
+                    # running picker parsed it already, so an in-place update would gain nothing.
                     "annotations": {
                         scheduler_config.CONFIG_HASH_ANNOTATION: content_hash(scheduler_config.plugins_config_yaml(config.scheduler))
                     },
