@@ -45,8 +45,8 @@ class Benchmark(pulumi.ComponentResource):
     """One run = one ConfigMap + one Job, both named after a digest of everything the run reads.
 
     `pulumi up` does not await the Job (`pulumi.com/skipAwait`), and for a Job that also skips
-    awaiting its deletion (pulumi/pulumi-kubernetes provider/pkg/metadata/overrides.go
-    DeletedCondition: `allowsSkipAwaitWithDelete` lists batch/v1 Job). A replacement under the same
+    awaiting its deletion (pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/metadata/overrides.go
+    `DeletedCondition`: `allowsSkipAwaitWithDelete` lists batch/v1 Job). A replacement under the same
     name would then create the new Job while the old one is still being deleted (AlreadyExists).
     Named from its inputs, a changed run is a new name: nothing to race, and any change to the
     workload (stages, token counts, model, Gateway address, image) is a new Job that runs again.

@@ -55,14 +55,14 @@ def service_account(name: str, namespace: str) -> dict[str, str]:
     return {"kind": "ServiceAccount", "name": name, "namespace": namespace}
 
 
-# An awaited Job that ended failed (or never finished) is replaced on the next `pulumi up` instead of
-# being awaited again: pulumi-kubernetes' Diff reads the live Job and, when it is not complete, asks
-# for a replacement (pulumi/pulumi-kubernetes provider/pkg/metadata/annotations.go
-# AnnotationReplaceUnready; provider/pkg/provider/provider.go Diff, `metadata.ReplaceUnready` ->
-# `checkjob.Ready`). Same name, so the provider replaces it delete-first and awaits the deletion.
+# Read at pulumi/pulumi-kubernetes@v4.32.0 (the newest tag mirrored; requirements pin 4.34.2) and main:
+# - an awaited Job that ended failed (or never finished) is replaced on the next `pulumi up` instead
+#   of awaited again: provider/pkg/metadata/annotations.go `AnnotationReplaceUnready`;
+#   provider/pkg/provider/provider.go `Diff` reads the live Job and, when `checkjob.Ready` is false,
+#   asks for a replacement; same name, so delete-first with the deletion awaited;
+# - `skipAwait` on a Job also skips awaiting its deletion: provider/pkg/metadata/overrides.go
+#   `DeletedCondition` -> `allowsSkipAwaitWithDelete` lists batch/v1 Job (issue #3154 calls it racy).
 REPLACE_UNREADY = {"pulumi.com/replaceUnready": "true"}
-# Not awaited at all (create, update, and, for a Job, delete: provider/pkg/metadata/overrides.go
-# DeletedCondition -> allowsSkipAwaitWithDelete lists batch/v1 Job).
 SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
 
 

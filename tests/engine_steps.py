@@ -1,7 +1,7 @@
 """The step the real engine takes for each Kubernetes object between two runs of the program.
 
 Offline, from what each run registered: the rules are pulumi-kubernetes' own (read at
-pulumi/pulumi-kubernetes@v4.32.0, the newest tag mirrored here; the pinned 4.34.2 did not change them):
+pulumi/pulumi-kubernetes@v4.32.0 and main, the newest mirrored; requirements pin 4.34.2, not mirrored):
 - provider/pkg/provider/diff.go `forceNewProperties`: the fields whose change replaces an object
   (metadata name and namespace; Job `spec.template`; PVC class, access modes, selector, volume;
   ConfigMap/Secret data unless `enableConfigMapMutable`/`enableSecretMutable`; selectors; roleRef);

@@ -33,7 +33,7 @@ def gke() -> ProgramRun:
 # --- 1. a failed Job never blocks the next update ----------------------------------------------
 @pytest.mark.parametrize("stack", ["ib", "gke"])
 def test_every_awaited_job_is_replaced_when_not_ready(stack, ib, gke):
-    """pulumi/pulumi-kubernetes provider/pkg/provider/provider.go `Diff`: with
+    """pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/provider/provider.go `Diff`: with
     `pulumi.com/replaceUnready: "true"` a Job whose live status is not complete is replaced, so the
     next `pulumi up` runs it again instead of awaiting the failed one (metadata/annotations.go
     AnnotationReplaceUnready)."""
