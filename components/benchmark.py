@@ -12,7 +12,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components.config.model import StackConfig
-from components.kube import SKIP_AWAIT, child, claim_spec, content_hash, meta, resources
+from components.kube import SKIP_AWAIT, child, claim_spec, content_hash, meta, named_by_spec, resources
 from components.names import HF_TOKEN_KEY, Release
 
 RESULTS_DIR = "/results"
@@ -68,15 +68,18 @@ class Benchmark(pulumi.ComponentResource):
         super().__init__("llmd:serving:Benchmark", name, None, opts)
         bench_name = release.benchmark
         labels = release.component_labels("benchmark")
+        # Like the cache's claims: a new class or size is a new claim (and so a new run), created first.
+        claim_spec_ = claim_spec("ReadWriteOnce", config.benchmark.results_size, config.benchmark.storage_class)
+        results = named_by_spec(f"{bench_name}-results", claim_spec_)
         claim = k8s.core.v1.PersistentVolumeClaim(
             f"{name}-results",
-            metadata=meta(f"{bench_name}-results", release.namespace, labels, dict(SKIP_AWAIT)),
-            spec=claim_spec("ReadWriteOnce", config.benchmark.results_size, config.benchmark.storage_class),
+            metadata=meta(results, release.namespace, labels, dict(SKIP_AWAIT)),
+            spec=claim_spec_,
             opts=child(self, depends_on),
         )
         workload_text = gateway_url.apply(lambda url: yaml.safe_dump(inference_perf_config(config, url), sort_keys=False))
         run_name = workload_text.apply(
-            lambda text: run_name_for(bench_name, text, _pod_template(config, labels, bench_name, hf_secret, CONFIG_NAME_PLACEHOLDER))
+            lambda text: run_name_for(bench_name, text, _pod_template(config, labels, results, hf_secret, CONFIG_NAME_PLACEHOLDER))
         )
         workload = k8s.core.v1.ConfigMap(
             f"{name}-config",
@@ -87,10 +90,10 @@ class Benchmark(pulumi.ComponentResource):
         self.job = k8s.batch.v1.Job(
             name,
             metadata=meta(run_name, release.namespace, labels, dict(SKIP_AWAIT)),
-            spec={"backoffLimit": 0, "template": _pod_template(config, labels, bench_name, hf_secret, run_name)},
+            spec={"backoffLimit": 0, "template": _pod_template(config, labels, results, hf_secret, run_name)},
             opts=child(self, depends_on + serving + [claim, workload], delete_before_replace=True),
         )
-        self.commands = result_commands(release.namespace, bench_name, run_name)
+        self.commands = result_commands(release.namespace, bench_name, run_name, results)
         self.register_outputs(self.commands)
 
 
@@ -102,7 +105,7 @@ def run_name_for(bench_name: str, workload_text: str, template: dict) -> str:
     return f"{bench_name}-{content_hash(workload_text, json.dumps(template, sort_keys=True))[:8]}"
 
 
-def _pod_template(config: StackConfig, labels: dict, bench_name: str, hf_secret: Optional[str], config_map: pulumi.Input[str]) -> dict:
+def _pod_template(config: StackConfig, labels: dict, results: str, hf_secret: Optional[str], config_map: pulumi.Input[str]) -> dict:
     env = [{"name": "HF_HOME", "value": "/tmp/hf"}]
     if hf_secret:
         env.append({"name": HF_TOKEN_KEY, "valueFrom": {"secretKeyRef": {"name": hf_secret, "key": HF_TOKEN_KEY}}})
@@ -129,20 +132,20 @@ def _pod_template(config: StackConfig, labels: dict, bench_name: str, hf_secret:
             ],
             "volumes": [
                 {"name": "config", "configMap": {"name": config_map}},
-                {"name": "results", "persistentVolumeClaim": {"claimName": f"{bench_name}-results"}},
+                {"name": "results", "persistentVolumeClaim": {"claimName": results}},
                 {"name": "tmp", "emptyDir": {}},
             ],
         },
     }
 
 
-def result_commands(namespace: str, bench_name: str, run_name: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
+def result_commands(namespace: str, bench_name: str, run_name: pulumi.Input[str], results: str) -> dict[str, pulumi.Input[str]]:
     """How to follow the run, copy its results off the PVC once it has finished, and report them."""
     reader = f"{bench_name}-reader"
     overrides = json.dumps(
         {
             "spec": {
-                "volumes": [{"name": "results", "persistentVolumeClaim": {"claimName": f"{bench_name}-results"}}],
+                "volumes": [{"name": "results", "persistentVolumeClaim": {"claimName": results}}],
                 "containers": [
                     {
                         "name": "reader",

@@ -1,6 +1,7 @@
 """Small helpers for building Kubernetes objects as plain (camelCase) dicts."""
 
 import hashlib
+import json
 from typing import Any, Optional, Sequence
 
 import pulumi
@@ -64,6 +65,12 @@ def service_account(name: str, namespace: str) -> dict[str, str]:
 #   `DeletedCondition` -> `allowsSkipAwaitWithDelete` lists batch/v1 Job (issue #3154 calls it racy).
 REPLACE_UNREADY = {"pulumi.com/replaceUnready": "true"}
 SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
+
+
+def named_by_spec(base: str, spec: dict) -> str:
+    """`<base>-<digest of spec>`: for an object whose spec cannot change in place (a claim), so a
+    change is a new object created beside the old one instead of a replacement under one name."""
+    return f"{base}-{content_hash(json.dumps(spec, sort_keys=True))[:8]}"
 
 
 def content_hash(*parts: str) -> str:

@@ -18,7 +18,7 @@ import pulumi_kubernetes as k8s
 
 from components import cold_start
 from components.config.model import StackConfig
-from components.kube import REPLACE_UNREADY, SKIP_AWAIT, child, claim_spec, content_hash, meta, resources
+from components.kube import REPLACE_UNREADY, SKIP_AWAIT, child, claim_spec, meta, named_by_spec, resources
 from components.names import HF_TOKEN_KEY, Release
 from components.versions import HF_HUB_REQUIREMENT
 
@@ -101,7 +101,7 @@ class ModelCache(pulumi.ComponentResource):
             # gets a new claim (named from its spec, created first, filled, the Deployments roll onto
             # it) and the old one is deleted last, once no pod mounts it (pvc-protection).
             spec = claim_spec("ReadWriteMany", size, cache.storage_class)
-            claim_name = f"{base_name}-{content_hash(json.dumps(spec, sort_keys=True))[:8]}"
+            claim_name = named_by_spec(base_name, spec)
             # Bound by the fill Job's pod; a WaitForFirstConsumer class would hold a plain await forever.
             pvc = k8s.core.v1.PersistentVolumeClaim(
                 f"{name}-{suffix}",

@@ -30,7 +30,10 @@ def test_sanity_random_through_the_gateway():
     pod = job.inputs["spec"]["template"]["spec"]
     assert pod["containers"][0]["image"] == "quay.io/inference-perf/inference-perf:v0.4.0"
     results = next(v for v in pod["volumes"] if v["name"] == "results")
-    assert results["persistentVolumeClaim"]["claimName"] == run.one("PersistentVolumeClaim", "ms-pd-llm-d-modelservice-bench-results").object_name
+    claim = named(run, "PersistentVolumeClaim", "benchmark-results")
+    assert claim.object_name.startswith("ms-pd-llm-d-modelservice-bench-results-")
+    assert results["persistentVolumeClaim"]["claimName"] == claim.object_name
+    assert claim.object_name in run.outputs["benchmark"]["fetch"]
     waits_for = set(job.dependencies)
     assert run.one("HTTPRoute").urn in waits_for
     assert {run.one("Deployment", f"ms-pd-llm-d-modelservice-{r}").urn for r in ("prefill", "decode")} <= waits_for

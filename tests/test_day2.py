@@ -73,6 +73,18 @@ def test_a_benchmark_change_is_a_new_run_under_a_new_name():
     assert base.outputs["benchmark"]["follow"].endswith(f"job/{job.object_name}")
 
 
+def test_a_new_results_class_is_a_new_claim_and_a_new_run():
+    """A running benchmark mounts its results claim: replaced under its name, the delete would wait
+    for the run (pvc-protection); a new claim, created first, and a new run do not."""
+    base = run_stack("ib", BENCH)
+    after = run_stack("ib", {"benchmark": {"enabled": True, "storageClass": "fast-rwo"}})
+    old_claim, new_claim = by_name(base, "benchmark-results"), by_name(after, "benchmark-results")
+    assert step(old_claim, new_claim) == REPLACE_CREATE_FIRST
+    job = by_name(after, "benchmark", "Job")
+    assert template(job)["spec"]["volumes"][1]["persistentVolumeClaim"]["claimName"] == new_claim.object_name
+    assert step(by_name(base, "benchmark", "Job"), job) == REPLACE_DELETE_FIRST
+
+
 # --- 4. rolling updates --------------------------------------------------------------------------
 @pytest.mark.parametrize("replicas, batch", [(4, 1), (5, 2), (16, 4)])
 def test_rolling_update_budget_covers_every_serial_round(replicas, batch):
@@ -147,7 +159,12 @@ def test_the_verifier_runs_again_when_its_script_changes(ib, monkeypatch):
 def test_a_vllm_image_bump_leaves_the_fill_job_alone(stack, ib, gke):
     base = ib if stack == "ib" else gke
     bump = {"versions": {"vllmImage": "ghcr.io/llm-d/llm-d-cuda:v0.5.1"}}
-    after = run_stack(stack, bump) if stack == "ib" else run_program("gke", stack_config("gke", bump))
+    if stack == "ib":  # and nothing else that serves touches it either
+        prefill = {**stack_config("ib")["prefill"], "replicas": 2, "extraArgs": ["--enforce-eager"]}
+        serving = {"prefill": prefill, "scheduler": {"selectivePdThreshold": 64}, "monitoring": {"enabled": False}}
+        after = run_stack("ib", {**bump, **serving, "verification": {"timeoutSeconds": 900}})
+    else:
+        after = run_program("gke", stack_config("gke", bump))
     fill = by_name(base, "model-cache-fill", "Job")
     assert step(fill, by_name(after, "model-cache-fill", "Job")) == SAME
     for role in ROLES:
