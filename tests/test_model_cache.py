@@ -88,3 +88,40 @@ def test_fill_script_is_idempotent():
     script = fill_script(MODEL)
     skip = script.index("exit 0")
     assert script.index(".complete") < skip < script.index("snapshot_download"), "re-runs must skip the download"
+
+
+def test_fill_script_installs_the_pinned_hub_client_only_when_the_image_lacks_it(tmp_path):
+    """Run the real script under bash with stand-ins for python3 and pip (no network)."""
+    import os
+    import subprocess
+
+    from components.model_cache import FILL_PYTHONPATH
+    from components.versions import HF_HUB_REQUIREMENT
+
+    calls = tmp_path / "calls"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "pip").write_text(f'#!/bin/sh\necho "pip $*" >> {calls}\n')
+    # `import huggingface_hub` fails unless HAS_HUB is set; snapshot_download "downloads" one file.
+    (bin_dir / "python3").write_text(
+        f'#!/bin/sh\ncase "$2" in\n  "import huggingface_hub") [ -n "$HAS_HUB" ] || exit 1 ;;\n'
+        f'  *) echo "download" >> {calls}; mkdir -p "$TARGET"; touch "$TARGET/model.safetensors" ;;\nesac\n'
+    )
+    for stub in bin_dir.iterdir():
+        stub.chmod(0o755)
+    for has_hub, expect_pip in (("", True), ("1", False)):
+        target = tmp_path / f"cache{has_hub}" / MODEL
+        script = fill_script(MODEL).replace(f"/model-cache/models/{MODEL}", str(target))
+        env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "TARGET": str(target), "HAS_HUB": has_hub}
+        calls.write_text("")
+        subprocess.run(["bash", "-c", script], env=env, check=True, capture_output=True)
+        lines = calls.read_text().splitlines()
+        pip = [line for line in lines if line.startswith("pip ")]
+        assert bool(pip) == expect_pip
+        if expect_pip:
+            assert f"--target {FILL_PYTHONPATH} {HF_HUB_REQUIREMENT}" in pip[0]
+        assert lines[-1] == "download" and (target / ".complete").exists()
+        # Run again: the cache is complete, nothing is installed or downloaded.
+        calls.write_text("")
+        subprocess.run(["bash", "-c", script], env=env, check=True, capture_output=True)
+        assert calls.read_text() == ""
