@@ -69,7 +69,7 @@ class ModelServer(pulumi.ComponentResource):
             metadata=meta(deployment_name, release.namespace, labels),
             spec={
                 "replicas": args.spec.replicas,
-                # GPUs are fully booked: replace pods one at a time instead of surging onto GPUs that do not exist.
+                # GPUs are fully booked: never surge onto GPUs that do not exist; replace `batch` pods at a time.
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": batch}},
                 "selector": {"matchLabels": release.role_selector(role)},
                 "template": {
