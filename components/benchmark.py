@@ -11,9 +11,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from components.config.credentials import EXTERNAL_SECRETS_ANNOTATION
 from components.config.model import StackConfig
 from components.kube import child, claim_spec, meta, resources
 from components.names import HF_TOKEN_KEY, Release
+from components.security.keys import KeyRef
 
 RESULTS_DIR = "/results"
 CONFIG_DIR = "/etc/inference-perf"
@@ -52,6 +54,7 @@ class Benchmark(pulumi.ComponentResource):
         depends_on: list[pulumi.Resource],
         serving: list[pulumi.Resource],
         opts: Optional[pulumi.ResourceOptions] = None,
+        api_key: Optional[KeyRef] = None,
     ):
         """`depends_on`: what its volume and config need; `serving`: what the Job runs against."""
         super().__init__("llmd:serving:Benchmark", name, None, opts)
@@ -72,13 +75,23 @@ class Benchmark(pulumi.ComponentResource):
         env = [{"name": "HF_HOME", "value": "/tmp/hf"}]
         if hf_secret:
             env.append({"name": HF_TOKEN_KEY, "valueFrom": {"secretKeyRef": {"name": hf_secret, "key": HF_TOKEN_KEY}}})
+        # inference-perf v0.4.0 reads the key from its config file only (server.api_key,
+        # kubernetes-sigs/inference-perf@v0.4.0:inference_perf/config.py), so the key is added to a
+        # copy of the config in the pod's /tmp at start, never to the ConfigMap.
+        command, args = ["inference-perf"], ["--config_file", f"{CONFIG_DIR}/config.yml"]
+        annotations = {}
+        if api_key:
+            env.append(api_key.env())
+            command, args = ["python", "-c", WITH_API_KEY], [f"{CONFIG_DIR}/config.yml", "/tmp/config.yml"]
+            if api_key.external:
+                annotations[EXTERNAL_SECRETS_ANNOTATION] = api_key.secret
         self.job = k8s.batch.v1.Job(
             name,
             metadata=meta(bench_name, release.namespace, labels, {"pulumi.com/skipAwait": "true"}),
             spec={
                 "backoffLimit": 0,
                 "template": {
-                    "metadata": {"labels": labels},
+                    "metadata": {"labels": labels, **({"annotations": annotations} if annotations else {})},
                     "spec": {
                         "restartPolicy": "Never",
                         "containers": [
@@ -86,8 +99,8 @@ class Benchmark(pulumi.ComponentResource):
                                 "name": "inference-perf",
                                 "image": config.versions.inference_perf_image,
                                 "imagePullPolicy": "IfNotPresent",
-                                "command": ["inference-perf"],
-                                "args": ["--config_file", f"{CONFIG_DIR}/config.yml"],
+                                "command": command,
+                                "args": args,
                                 "env": env,
                                 "resources": resources("8", "16Gi"),
                                 "securityContext": {"allowPrivilegeEscalation": False},
@@ -110,6 +123,15 @@ class Benchmark(pulumi.ComponentResource):
         )
         self.commands = result_commands(release.namespace, bench_name)
         self.register_outputs(self.commands)
+
+
+# Copies the config with server.api_key from $API_KEY, then runs inference-perf on the copy.
+WITH_API_KEY = (
+    "import os, sys, yaml; src, dst = sys.argv[1:3]; c = yaml.safe_load(open(src)); "
+    "c['server']['api_key'] = os.environ['API_KEY']; "
+    "fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600); yaml.safe_dump(c, os.fdopen(fd, 'w')); "
+    "os.execvp('inference-perf', ['inference-perf', '--config_file', dst])"
+)
 
 
 def result_commands(namespace: str, bench_name: str) -> dict[str, str]:

@@ -45,8 +45,10 @@ class GatewayProvider(pulumi.ComponentResource):
         manages_crds: bool,
         depends_on: list[pulumi.Resource],
         opts: Optional[pulumi.ResourceOptions] = None,
+        extension_providers: Optional[list[dict]] = None,  # security: istiod meshConfig.extensionProviders
     ):
         super().__init__("llmd:gateway:GatewayProvider", name, None, opts)
+        self._extension_providers = extension_providers or []  # security (issue 13)
         managed = config.provider == "gke"
         self.crds = [] if manages_crds or not config.install_crds else self._crds(name, versions, managed)
         install_control_plane = config.install_control_plane and not managed
@@ -132,7 +134,9 @@ class GatewayProvider(pulumi.ComponentResource):
             namespace="istio-system",
             repository_opts=repo,
             values={
-                "meshConfig": {"defaultConfig": {"proxyMetadata": inference_flag}},
+                # security (issue 13): the API-key authorizer the Gateway's AuthorizationPolicy names.
+                "meshConfig": {"defaultConfig": {"proxyMetadata": inference_flag},
+                               **({"extensionProviders": self._extension_providers} if self._extension_providers else {})},
                 "pilot": {"env": inference_flag},
                 "tag": versions.istio_chart,
                 "hub": "docker.io/istio",
@@ -192,7 +196,7 @@ class GatewayProvider(pulumi.ComponentResource):
             metadata=meta(release.gateway, release.namespace, labels),
             data={
                 "deployment": yaml.safe_dump(deployment, sort_keys=False),
-                "service": yaml.safe_dump({"spec": {"type": "ClusterIP"}}),
+                "service": yaml.safe_dump({"spec": {"type": service_type(config)}}),  # security (issue 13)
             },
             opts=child(self, depends_on=depends_on),
         )
@@ -215,12 +219,19 @@ class GatewayProvider(pulumi.ComponentResource):
                             "requests": {"cpu": res.cpu_request, "memory": res.memory_request},
                         },
                     },
-                    "service": {"type": "ClusterIP"},
+                    "service": {"type": service_type(config)},  # security (issue 13)
                     "sdsContainer": {"securityContext": restricted},
                 }
             },
             opts=child(self, depends_on=depends_on),
         )
+
+
+# --- security (issue 13): private by default ------------------------------------------------
+def service_type(config: GatewayConfig) -> str:
+    """The data-plane Service: ClusterIP (in-cluster only) unless `gateway.exposure: public`."""
+    return "LoadBalancer" if config.exposure == "public" else "ClusterIP"
+# --- end security -----------------------------------------------------------------------------
 
 
 def _service_host(provider: str, release: Release) -> str:

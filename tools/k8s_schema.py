@@ -105,6 +105,18 @@ def _json_schema_kind(schema: dict, stem: str, path: pathlib.Path) -> str:
     raise ValueError(f"{path}: cannot infer the kind (no properties.kind.enum, and '{stem}' not in description)")
 
 
+# CRDs the program needs that the shared set lacks, kept with the code (Istio's AuthorizationPolicy).
+REPO_CRD_DIR = pathlib.Path(__file__).resolve().parent / "crds"
+
+
+def _all_crd_schemas(crd_dir: pathlib.Path) -> Iterator[tuple[str, str, dict, pathlib.Path]]:
+    shared = list(_crd_schemas(crd_dir))
+    known = {(api_version, kind) for api_version, kind, _, _ in shared}
+    yield from shared
+    if REPO_CRD_DIR.is_dir() and REPO_CRD_DIR.resolve() != crd_dir.resolve():
+        yield from (entry for entry in _crd_schemas(REPO_CRD_DIR) if entry[:2] not in known)
+
+
 def _crd_schemas(crd_dir: pathlib.Path) -> Iterator[tuple[str, str, dict, pathlib.Path]]:
     """Yield (apiVersion, kind, openAPIV3Schema, file) for every served version of every CRD."""
     for path in sorted(crd_dir.rglob("*")):
@@ -228,7 +240,7 @@ class SchemaValidator:
         self._crd: dict[tuple[str, str], Any] = {}
         self._served: dict[str, list[str]] = {}  # kind -> apiVersions served by CRDs
         origin: dict[tuple[str, str], pathlib.Path] = {}
-        for api_version, kind, schema, path in _crd_schemas(pathlib.Path(crd_dir)):
+        for api_version, kind, schema, path in _all_crd_schemas(pathlib.Path(crd_dir)):
             if (api_version, kind) in origin:
                 raise ValueError(f"{api_version}/{kind} is defined twice: {origin[api_version, kind]} and {path}")
             origin[api_version, kind] = path
