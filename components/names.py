@@ -21,6 +21,10 @@ DEFAULT_SUFFIX = "pd"
 POOL_TARGET_PORT = 8000
 DECODE_VLLM_PORT = 8200
 NIXL_SIDE_CHANNEL_PORT = 5600
+# Container port names on model-server pods (NetworkPolicies name them, so they follow the numbers).
+VLLM_PORT_NAME = "vllm"
+NIXL_PORT_NAME = "nixl"
+SIDECAR_PORT_NAME = "sidecar"
 EPP_GRPC_PORT = 9002
 EPP_HEALTH_PORT = 9003
 EPP_METRICS_PORT = 9090

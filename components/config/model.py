@@ -269,9 +269,6 @@ class StackConfig(Strict):
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     verification: VerificationConfig = Field(default_factory=VerificationConfig)
     benchmark: BenchmarkConfig = Field(default_factory=BenchmarkConfig)
-    # NetworkPolicies in the release namespace: model servers and the scheduler reachable only
-    # through the route (the cluster's network plugin must enforce them).
-    network_policies: bool = True
     versions: Versions = Field(default_factory=Versions)
 
     @property

@@ -90,6 +90,5 @@ class Security(pulumi.ComponentResource):
             result = AUTH_PROVIDERS[config.gateway.provider](ctx)
             self.ready += result.resources
             self.backend_security_policy = result.backend_security_policy
-        if config.network_policies:
-            self.ready += network_policy.build(self, name, config, release, depends_on)
+        self.ready += network_policy.build(self, name, config, release, depends_on)
         self.register_outputs({"exposure": self.exposure.exposure, "auth": self.exposure.auth})

@@ -12,7 +12,7 @@ from typing import Literal, Optional
 
 from components.config.model import GKE_CLASSES, StackConfig
 
-# GatewayClasses whose load balancer has an address on the internet (the invariants read the same list).
+# GatewayClasses whose load balancer has an address on the internet (tools/invariants.py keeps the same list).
 PUBLIC_GKE_CLASSES = frozenset({GKE_CLASSES["public"], "gke-l7-global-external-managed", "gke-l7-gxlb"})
 
 

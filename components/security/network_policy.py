@@ -9,7 +9,7 @@ kind of pod of this release and lists who may reach which port, with every name,
   sidecars, which send the prefill leg there;
 - vLLM's own port on decode (behind the sidecar): metrics scrapes only (scheduler, monitoring,
   verification);
-- the NIXL side channel (5600, and 5600 + rank with data parallelism): the other role's pods only.
+- the NIXL side channel (5600, and the per-DP-rank offsets): the other role's pods only.
   The KV bytes themselves go over RDMA, which IP rules do not see;
 - the scheduler's gRPC port: the Gateway only; its metrics port: monitoring and verification.
 
@@ -19,7 +19,7 @@ checks from Google's ranges (35.191.0.0/16, 130.211.0.0/22); otherwise the data-
 NetworkPolicy implementation admits.
 """
 
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Union
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -31,9 +31,11 @@ from components.names import (
     EPP_GRPC_PORT,
     EPP_HEALTH_PORT,
     EPP_METRICS_PORT,
+    NIXL_PORT_NAME,
     NIXL_SIDE_CHANNEL_PORT,
-    POOL_TARGET_PORT,
     ROLES,
+    SIDECAR_PORT_NAME,
+    VLLM_PORT_NAME,
     Release,
 )
 
@@ -42,11 +44,25 @@ MONITORING_NAMESPACES = {"gmp": ("gmp-system",), "prometheus-operator": ("monito
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 
-def _port(number: int, end: Optional[int] = None) -> dict:
-    port: dict[str, Any] = {"protocol": "TCP", "port": number}
-    if end is not None and end > number:
-        port["endPort"] = end
-    return port
+def _port(port: Union[int, str], end: Optional[int] = None) -> dict:
+    """A port by number (with an optional range end) or by the container port's name."""
+    out: dict[str, Any] = {"protocol": "TCP", "port": port}
+    if end is not None and isinstance(port, int) and end > port:
+        out["endPort"] = end
+    return out
+
+
+def side_channel_ports(data_parallel: int, tensor_parallel: int) -> list[dict]:
+    """NIXL's side channel: the named port (DP rank 0) and, with data parallelism, the other ranks'.
+
+    vLLM offsets the port per DP rank: by the rank in newer releases, by rank x TP in older ones
+    (vllm/distributed/kv_transfer/kv_connector/v1/nixl_connector.py, `side_channel_port`); the range
+    covers both.
+    """
+    ports = [_port(NIXL_PORT_NAME)]
+    if data_parallel > 1:
+        ports.append(_port(NIXL_SIDE_CHANNEL_PORT + 1, NIXL_SIDE_CHANNEL_PORT + data_parallel * tensor_parallel - 1))
+    return ports
 
 
 def _pods(selector: dict) -> dict:
@@ -85,14 +101,14 @@ def policies(config: StackConfig, release: Release) -> dict[str, dict]:
         scrapers = scrapers + [_pods(job_selector(release, "verification"))]
     specs: dict[str, dict] = {}
     for role in ROLES:
-        other = "decode" if role == "prefill" else "prefill"
-        dp = getattr(config, role).data_parallel
-        side_channel = _port(NIXL_SIDE_CHANNEL_PORT, NIXL_SIDE_CHANNEL_PORT + dp - 1)
+        other, spec = ("decode" if role == "prefill" else "prefill"), getattr(config, role)
         serving_from = gateway + scrapers + ([_pods(release.role_selector("decode"))] if role == "prefill" else [])
-        ingress = [{"from": serving_from, "ports": [_port(POOL_TARGET_PORT)]}]
+        # The pool port: vLLM itself on prefill, the routing sidecar on decode.
+        pool_port = SIDECAR_PORT_NAME if release.has_routing_sidecar(role) else VLLM_PORT_NAME
+        ingress = [{"from": serving_from, "ports": [_port(pool_port)]}]
         if release.has_routing_sidecar(role):
-            ingress.append({"from": scrapers, "ports": [_port(release.vllm_port(role))]})
-        ingress.append({"from": [_pods(release.role_selector(other))], "ports": [side_channel]})
+            ingress.append({"from": scrapers, "ports": [_port(VLLM_PORT_NAME)]})
+        ingress.append({"from": [_pods(release.role_selector(other))], "ports": side_channel_ports(spec.data_parallel, spec.tensor_parallel)})
         specs[release.network_policy(role)] = {
             "podSelector": {"matchLabels": release.role_selector(role)},
             "policyTypes": ["Ingress"],
