@@ -19,15 +19,23 @@ PORT = int(os.environ.get("PORT", "8080"))
 _cache = {"stamp": None, "keys": []}
 
 
-def load_keys(directory=KEYS_DIR):
+def load_keys(directory=None):
     """Every non-empty file's content (a Secret volume's visible entries; `..data` links are hidden)."""
+    directory = directory or KEYS_DIR
     keys = []
-    for name in sorted(os.listdir(directory)):
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return keys
+    for name in names:
         path = os.path.join(directory, name)
         if name.startswith(".") or not os.path.isfile(path):
             continue
-        with open(path, encoding="utf-8") as handle:
-            value = handle.read().strip()
+        try:
+            with open(path, encoding="utf-8") as handle:
+                value = handle.read().strip()
+        except OSError:  # swapped away mid-read: the next request reads the new version
+            continue
         if value:
             keys.append(value.encode())
     return keys
