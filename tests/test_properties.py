@@ -305,6 +305,8 @@ def secure(draw, config: dict, provider: str) -> None:
             if "mode" in auth:
                 auth["mode"] = "none"
         return
+    if provider == "gke" and "exposure" not in gateway and draw(st.booleans()):
+        gateway["exposure"] = "public"  # the Cloud Armor path, otherwise rarely drawn
     public = gateway.get("exposure") == "public"
     if provider == "gke":
         if "gkeClass" in gateway:
@@ -314,10 +316,13 @@ def secure(draw, config: dict, provider: str) -> None:
             if auth:
                 auth.pop("secret", None)
                 auth.pop("mode", None)
-        elif auth:
-            auth.pop("secret", None)
-            if auth.get("mode") == "none":
-                auth.pop("mode")
+        else:
+            if auth:
+                auth.pop("secret", None)
+                if auth.get("mode") == "none":
+                    auth.pop("mode")
+            if "allowedSourceRanges" not in gateway and draw(st.booleans()):  # rare otherwise: only here it is valid
+                gateway["allowedSourceRanges"] = draw(st.lists(SOURCE_RANGE, min_size=1, max_size=3))
         return
     gateway.pop("allowedSourceRanges", None)
     if auth:
