@@ -230,7 +230,8 @@ def _api_version(gvk: dict) -> str:
 
 class SchemaValidator:
     def __init__(self, crd_dir: str | os.PathLike, kubernetes_version: str = "1.33.0",
-                 no_schema_allowed: set[tuple[str, str]] | frozenset = frozenset()):
+                 no_schema_allowed: set[tuple[str, str]] | frozenset = frozenset(), program_crds: bool = False):
+        """`program_crds`: also the CRDs kept with the program (REPO_CRD_DIR) for kinds `crd_dir` lacks."""
         self.no_schema_allowed = set(no_schema_allowed)
         self.kubernetes_version = self._schema_version(kubernetes_version)
         self._builtin_dir = _BUILTIN_SCHEMAS / f"v{self.kubernetes_version}-local-strict"
@@ -240,7 +241,8 @@ class SchemaValidator:
         self._crd: dict[tuple[str, str], Any] = {}
         self._served: dict[str, list[str]] = {}  # kind -> apiVersions served by CRDs
         origin: dict[tuple[str, str], pathlib.Path] = {}
-        for api_version, kind, schema, path in _all_crd_schemas(pathlib.Path(crd_dir)):
+        schemas = _all_crd_schemas(pathlib.Path(crd_dir)) if program_crds else _crd_schemas(pathlib.Path(crd_dir))
+        for api_version, kind, schema, path in schemas:
             if (api_version, kind) in origin:
                 raise ValueError(f"{api_version}/{kind} is defined twice: {origin[api_version, kind]} and {path}")
             origin[api_version, kind] = path
