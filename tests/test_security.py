@@ -280,3 +280,39 @@ def test_a_plaintext_key_is_refused():
     config = {**stack_config("ib", PUBLIC_ISTIO), "gatewayApiKey": API_KEY}
     run = run_program("ib", config, {"hfToken": HF_TOKEN}, expect_error=True)
     assert_stopped_cleanly(run, "llmd:gatewayApiKey", "stored in plaintext")
+
+
+# --- agentgateway (the gateway package's provider module registers under this name) ---------------
+AGENTGATEWAY_CRDS = "_alt/agentgateway-v2.2.0-beta.3"
+
+
+def test_agentgateway_policy_is_schema_valid_and_authenticates():
+    """Checked against the AgentgatewayPolicy CRD, and recognised by the public-gateway invariant."""
+    from pathlib import Path
+
+    from components.security import AUTH_PROVIDERS, auth_agentgateway
+    from components.security.keys import KeyRef
+    from tools.k8s_schema import SchemaValidator, crd_dir_from_env
+
+    crds = Path(crd_dir_from_env()) / AGENTGATEWAY_CRDS
+    if not crds.is_dir():
+        pytest.skip(f"no {crds}")
+    assert "agentgateway" in AUTH_PROVIDERS
+    policy = {
+        "apiVersion": auth_agentgateway.POLICY_API, "kind": "AgentgatewayPolicy",
+        "metadata": {"name": f"{R.gateway}-api-key", "namespace": R.namespace},
+        "spec": auth_agentgateway.policy_spec(R, KeyRef("team-keys", "ci", external=True)),
+    }
+    assert SchemaValidator(crds).errors(policy) == []
+    gateway = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+               "metadata": {"name": R.gateway, "namespace": R.namespace}, "spec": {"gatewayClassName": "agentgateway"}}
+    assert gateway_authentication([gateway, policy], gateway).startswith("agentgateway apiKeyAuthentication")
+    policy["spec"]["traffic"]["apiKeyAuthentication"]["mode"] = "Optional"  # lets keyless requests through
+    assert gateway_authentication([gateway, policy], gateway) is None
+
+
+def test_every_provider_that_may_take_keys_has_a_module():
+    from components.config.security_rules import API_KEY_PROVIDERS
+    from components.security import AUTH_PROVIDERS
+
+    assert set(API_KEY_PROVIDERS) == set(AUTH_PROVIDERS)

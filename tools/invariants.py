@@ -1043,6 +1043,10 @@ def gateway_authentication(objects: Sequence[Obj], gateway: Obj) -> Optional[str
         spec = _map(policy.get("spec"))
         if spec.get("action") == "CUSTOM" and _map(spec.get("provider")).get("name") and _targets(policy, "Gateway", name):
             return f"Istio ext_authz ({where(policy)})"
+    for policy in _objects(objects, "AgentgatewayPolicy", ns):
+        api_key = _map(_map(_map(policy.get("spec")).get("traffic")).get("apiKeyAuthentication"))
+        if api_key and api_key.get("mode", "Strict") == "Strict" and _targets(policy, "Gateway", name):
+            return f"agentgateway apiKeyAuthentication ({where(policy)})"
     for policy in _objects(objects, "TrafficPolicy", ns):
         if _map(_map(policy.get("spec")).get("extAuth")).get("extensionRef") and _targets(policy, "Gateway", name):
             return f"kgateway extAuth ({where(policy)})"
@@ -1063,8 +1067,8 @@ def check_public_gateway_authenticated(objects: Sequence[Obj], context: Context 
     for gateway in _objects(objects, "Gateway"):
         if gateway_is_public(objects, gateway) and gateway_authentication(objects, gateway) is None:
             out.append(f"[public-gateway-auth] {where(gateway)}: is public (class {_map(gateway.get('spec')).get('gatewayClassName')}, "
-                       "or a LoadBalancer data plane) but nothing authenticates its requests (no CUSTOM AuthorizationPolicy, "
-                       "extAuth TrafficPolicy, or GCPBackendPolicy securityPolicy on its pools)")
+                       "or a LoadBalancer data plane) but nothing authenticates its requests (no CUSTOM AuthorizationPolicy, Strict "
+                       "apiKeyAuthentication AgentgatewayPolicy, extAuth TrafficPolicy, or GCPBackendPolicy securityPolicy on its pools)")
     return out
 
 

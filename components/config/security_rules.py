@@ -12,6 +12,8 @@ from components.config.model import GKE_CLASSES, StackConfig
 from components.config.problems import Problem
 
 SET_KEY = "pulumi config set --secret gatewayApiKey <key>"
+# Providers that can check API keys (components/security.AUTH_PROVIDERS has one module for each).
+API_KEY_PROVIDERS = ("istio", "gke", "agentgateway")
 KEY_RULE = "16 to 256 characters of A-Z a-z 0-9 . _ ~ + / = -"
 
 
@@ -42,11 +44,12 @@ def check(config: StackConfig, api_key: Any) -> list[Problem]:
 
 def _key_source(config: StackConfig, api_key: Any) -> list[Problem]:
     gateway, auth = config.gateway, config.gateway.auth
-    if gateway.provider == "kgateway":
+    if gateway.provider not in API_KEY_PROVIDERS:
         return [Problem("gateway.auth.mode" if gateway.exposure == "internal" else "gateway.exposure",
-                        "needs API-key authentication, which kgateway v2.1.1 cannot do from a Secret (its TrafficPolicy has no "
-                        "apiKeyAuthentication and its extAuth needs a gRPC authorization server). Use gateway.provider: istio, "
-                        "or keep gateway.exposure: internal with gateway.auth.mode: none.")]
+                        f"needs API-key authentication, which {gateway.provider} cannot do here"
+                        + (" (kgateway v2.1.1: its TrafficPolicy has no apiKeyAuthentication and its extAuth needs a gRPC "
+                           "authorization server)" if gateway.provider == "kgateway" else "")
+                        + ". Use gateway.provider: istio, or keep gateway.exposure: internal with gateway.auth.mode: none.")]
     if gateway.provider == "gke":
         if gateway.exposure == "internal":
             return [Problem("gateway.auth.mode", "apiKey on GKE is enforced by Cloud Armor, which this program attaches to the public "

@@ -13,7 +13,7 @@ import pulumi
 
 from components.config.model import StackConfig
 from components.names import Release
-from components.security import auth_istio, network_policy
+from components.security import auth_agentgateway, auth_istio, network_policy
 from components.security.exposure import Exposure, exposure_of
 from components.security.keys import KeyRef, key_ref, key_secret
 
@@ -51,8 +51,13 @@ def _gke(ctx: AuthContext) -> AuthResult:
     return AuthResult([policy], backend_security_policy=ctx.release.security_policy)
 
 
-# Provider name -> how it authenticates. kgateway v2.1.1 has no entry: the config refuses apiKey there.
-AUTH_PROVIDERS: dict[str, Callable[[AuthContext], AuthResult]] = {"istio": _istio, "gke": _gke}
+def _agentgateway(ctx: AuthContext) -> AuthResult:
+    return AuthResult(auth_agentgateway.build(ctx.parent, ctx.name, ctx.release, ctx.key, ctx.depends_on, ctx.kinds_ready))
+
+
+# Provider name -> how it authenticates (components/config/security_rules.API_KEY_PROVIDERS lists the
+# same names). kgateway v2.1.1 has no entry: the config refuses apiKey there.
+AUTH_PROVIDERS: dict[str, Callable[[AuthContext], AuthResult]] = {"istio": _istio, "gke": _gke, "agentgateway": _agentgateway}
 
 
 def mesh_extension_providers(config: StackConfig, release: Release) -> list[dict]:

@@ -48,6 +48,7 @@ MECHANISMS = {
     "istio": "Istio ext_authz, keys from a Secret",
     "gke": "Cloud Armor rule on the load balancer",
     "kgateway": "none available in kgateway v2.1.1",
+    "agentgateway": "agentgateway apiKeyAuthentication, keys from a Secret",
 }
 
 
