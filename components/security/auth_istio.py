@@ -11,7 +11,9 @@ server, and the request would already have been scheduled.
 So: an AuthorizationPolicy with action CUSTOM on the Gateway (targetRefs) sends each request's
 `Authorization` header to a small authorizer that reads the keys from the Secret mounted as a
 volume; a missing or wrong key gets 401 from the Gateway, before the scheduler or any GPU sees it.
-The authorizer is registered in istiod's mesh config (`meshConfig.extensionProviders`).
+The authorizer is registered in istiod's mesh config (`meshConfig.extensionProviders`); if that
+entry is missing (a shared istiod), Istio fails closed: "failed to process CUSTOM action, will
+generate deny configs" (istio/istio@1.28.1:pilot/pkg/security/authz/builder/builder.go).
 """
 
 import hashlib
