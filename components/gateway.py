@@ -13,6 +13,7 @@ import yaml
 from components.config.model import GatewayConfig
 from components.kube import child, meta
 from components.names import Release
+from components.security.exposure import service_type  # security (issue 13): ClusterIP unless public
 from components.versions import ISTIO_CHART_REPO, KGATEWAY_CHART_REPO, Versions
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
@@ -225,13 +226,6 @@ class GatewayProvider(pulumi.ComponentResource):
             },
             opts=child(self, depends_on=depends_on),
         )
-
-
-# --- security (issue 13): private by default ------------------------------------------------
-def service_type(config: GatewayConfig) -> str:
-    """The data-plane Service: ClusterIP (in-cluster only) unless `gateway.exposure: public`."""
-    return "LoadBalancer" if config.exposure == "public" else "ClusterIP"
-# --- end security -----------------------------------------------------------------------------
 
 
 def _service_host(provider: str, release: Release) -> str:

@@ -285,8 +285,9 @@ API_KEY = "sk-property-test-key-0123456789"
 
 def needs_api_key(config: dict) -> bool:
     """The Pulumi secret gatewayApiKey is the key source: authenticated, and no operator Secret named."""
-    gateway = config.get("gateway") or {}
-    auth = gateway.get("auth") or {}
+    gateway = config.get("gateway")
+    gateway = gateway if isinstance(gateway, dict) else {}  # a mutation may make it any type
+    auth = gateway.get("auth") if isinstance(gateway.get("auth"), dict) else {}
     mode = auth.get("mode") or ("apiKey" if gateway.get("exposure") == "public" else "none")
     return mode == "apiKey" and not auth.get("secret") and gateway.get("provider", "istio") in ("istio", "gke")
 

@@ -10,7 +10,7 @@ the VPC, through the proxy-only subnet the platform creates) unless public
 from dataclasses import dataclass
 from typing import Literal, Optional
 
-from components.config.model import GKE_CLASSES, StackConfig
+from components.config.model import GKE_CLASSES, GatewayConfig, StackConfig
 
 # GatewayClasses whose load balancer has an address on the internet (tools/invariants.py keeps the same list).
 PUBLIC_GKE_CLASSES = frozenset({GKE_CLASSES["public"], "gke-l7-global-external-managed", "gke-l7-gxlb"})
@@ -44,6 +44,11 @@ class Exposure:
         return f"{where}; {who}"
 
 
+def service_type(gateway: GatewayConfig) -> str:
+    """The Istio/kgateway data-plane Service: ClusterIP (in-cluster only) unless `gateway.exposure: public`."""
+    return "LoadBalancer" if gateway.exposure == "public" else "ClusterIP"
+
+
 MECHANISMS = {
     "istio": "Istio ext_authz, keys from a Secret",
     "gke": "Cloud Armor rule on the load balancer",
@@ -60,7 +65,7 @@ def exposure_of(config: StackConfig) -> Exposure:
         exposure=gateway.exposure,
         auth=config.auth_mode,
         gateway_class=config.gateway_class,
-        service_type=None if managed else ("LoadBalancer" if gateway.exposure == "public" else "ClusterIP"),
+        service_type=None if managed else service_type(gateway),
         allowed_source_ranges=tuple(gateway.allowed_source_ranges),
         mechanism=MECHANISMS.get(gateway.provider, "provider-specific"),
     )
