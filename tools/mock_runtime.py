@@ -39,6 +39,16 @@ class Registration:
     retain_on_delete: bool
     delete_before_replace: bool
     secret_paths: set[str] = field(default_factory=set)  # dotted paths of every secret value
+    # The other options that change what the engine does (see tools/plan/steps.py).
+    protect: bool = False
+    delete_before_replace_defined: bool = False  # set explicitly: it then overrides the provider's choice
+    ignore_changes: list[str] = field(default_factory=list)
+    replace_on_changes: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
+    deleted_with: str = ""
+    transforms: int = 0  # transform callbacks: on a Chart/ConfigFile they also rewrite its children
+    remote: bool = False  # a component the provider builds (helm.sh/v4 Chart, yaml/v2 ConfigFile)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)  # input key -> URNs it reads
 
     @property
     def is_kube_object(self) -> bool:
@@ -146,9 +156,37 @@ class _RecordingMonitor(mocks.MockMonitor):
                     },
                     retain_on_delete=bool(request.retainOnDelete),
                     delete_before_replace=bool(request.deleteBeforeReplace),
+                    **_engine_options(request),
                 )
             )
         return response
+
+
+def _engine_options(request) -> dict[str, Any]:
+    aliases = [_alias(a) for a in request.aliases] + list(request.aliasURNs)
+    return {
+        "protect": bool(request.protect),
+        "delete_before_replace_defined": bool(request.deleteBeforeReplaceDefined),
+        "ignore_changes": list(request.ignoreChanges),
+        "replace_on_changes": list(request.replaceOnChanges),
+        "aliases": sorted(set(aliases)),
+        "deleted_with": request.deletedWith,
+        "transforms": len(request.transforms),
+        "remote": bool(request.remote),
+        "property_dependencies": {
+            key: sorted(set(deps.urns)) for key, deps in request.propertyDependencies.items() if deps.urns
+        },
+    }
+
+
+def _alias(alias) -> str:
+    """A URN, or the fields an alias spec sets (e.g. the SDK's old type tokens) as `type=...,name=...`."""
+    if alias.urn:
+        return alias.urn
+    spec = alias.spec
+    fields = {"name": spec.name, "type": spec.type, "stack": spec.stack, "project": spec.project,
+              "parentUrn": spec.parentUrn, "noParent": "true" if spec.noParent else ""}
+    return ",".join(f"{key}={value}" for key, value in fields.items() if value)
 
 
 async def _deserialize(struct) -> dict:

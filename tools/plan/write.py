@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from tools.plan.errors import PlanInputError
-from tools.plan.records import FORMAT_VERSION
+from tools.plan.records import FORMAT_VERSION, READABLE_VERSIONS
 
 PLAN_FILE = "plan.json"
 SUMMARY_FILE = "summary.txt"
@@ -51,7 +51,7 @@ def read_plan(base: Path) -> list[dict]:
     if not path.is_file():
         raise PlanInputError(f"--base {base}: no {PLAN_FILE} there; pass a directory an earlier plan wrote")
     data = json.loads(path.read_text())
-    if data.get("formatVersion") != FORMAT_VERSION:
+    if data.get("formatVersion") not in READABLE_VERSIONS:
         raise PlanInputError(f"--base {base}: plan format {data.get('formatVersion')}, expected {FORMAT_VERSION}")
     return data["registrations"]
 
