@@ -10,7 +10,7 @@ import pulumi
 from components.config.load import validate as validate_config
 from components.config.model import StackConfig
 from tools.mock_runtime import PROJECT, ROOT, ProgramRun, run_program, stack_config
-from tools.plan import coldstart, order, summary, validate, write
+from tools.plan import coldstart, order, steps as engine_steps, summary, validate, write
 from tools.plan.diff import Diff, diff_plans
 from tools.plan.diff import report as diff_report
 from tools.plan.errors import PlanInputError
@@ -35,6 +35,7 @@ class PlanResult:
     checked: int = 0
     invalid: list[validate.ObjectErrors] = field(default_factory=list)
     diff: Optional[Diff] = None
+    steps: list[engine_steps.Step] = field(default_factory=list)  # with a base: each resource's step
     notes: list[str] = field(default_factory=list)
 
 
@@ -76,13 +77,16 @@ def make_plan(
     files = write.write(out, stack, records, kube_urns)
     sections = [*_sections(run, typed, notes), _validation_section(checked, invalid, files)]
     write.write_summary(out, scrub(_text(sections), hidden))
-    diff = None
+    diff, steps = None, []
     if base_records is not None:
+        steps = engine_steps.plan_steps(base_records, records)
+        (out / write.DIFF_FILE).write_text(engine_steps.to_json(steps))
+        sections.append((f"Steps `pulumi up` takes against {base}", engine_steps.report(steps, base_records, records)))
         diff = diff_plans(base_records, records)
         sections.append((f"Diff against {base}", diff_report(diff)))
     return PlanResult(
         stack, out, EXIT_INVALID_OBJECTS if invalid else EXIT_OK, scrub(_text(sections), hidden), run=run,
-        records=records, files=files, checked=checked, invalid=invalid, diff=diff, notes=notes,
+        records=records, files=files, checked=checked, invalid=invalid, diff=diff, steps=steps, notes=notes,
     )
 
 

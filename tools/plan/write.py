@@ -1,6 +1,7 @@
 """Writing a plan directory: one file per resource, under one directory per component.
 
     <out>/plan.json                          every registration (what --base reads)
+    <out>/diff.json                          with --base: the step `pulumi up` takes for each resource
     <out>/summary.txt                        the printed summary, without the diff against --base
     <out>/<component>/<Kind>.<name>.yaml     a Kubernetes object as sent to the API server
     <out>/<component>/<Type>.<name>.yaml     other kubernetes:* inputs (Helm charts, YAML bundles)
@@ -21,6 +22,7 @@ from tools.plan.errors import PlanInputError
 from tools.plan.records import FORMAT_VERSION, READABLE_VERSIONS
 
 PLAN_FILE = "plan.json"
+DIFF_FILE = "diff.json"  # with --base: each resource's step (tools/plan/steps.py)
 SUMMARY_FILE = "summary.txt"
 ROOT_DIR = "_stack"  # resources parented directly to the stack
 _OBJECT_HEAD = ("apiVersion", "kind", "metadata")
