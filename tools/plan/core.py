@@ -90,6 +90,20 @@ def make_plan(
     )
 
 
+def plan_records(stack: str, overrides: Optional[dict[str, Any]] = None,
+                 secrets: Optional[dict[str, str]] = None) -> list[dict]:
+    """The records plan.json would hold, without validating or writing anything (tests, tools).
+
+    Raises the program's error for a bad config.
+    """
+    config, secrets, _ = _inputs(stack, overrides, secrets)
+    hidden = [*secrets.values(), *([config[HF_TOKEN_KEY]] if isinstance(config.get(HF_TOKEN_KEY), str) else [])]
+    run = _run(stack, config, secrets)
+    if run.error is not None:
+        raise run.error
+    return make_records(run.registrations, hidden)
+
+
 def _inputs(stack: str, overrides, secrets) -> tuple[dict[str, Any], dict[str, str], list[str]]:
     config = stack_config(stack, overrides)
     # `pulumi config set --secret` stores {secure: <ciphertext>}: the CLI would decrypt it, we cannot.

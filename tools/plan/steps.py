@@ -433,13 +433,26 @@ def costly(step: Step, rec: dict) -> Optional[str]:
     return None
 
 
+# Worst first: what takes longest to get back, then what loses data, then GPU serving.
+_RANK = ("gcp:container/cluster:Cluster", "gcp:container/nodePool:NodePool", "gcp:compute/network:Network",
+         "gcp:compute/subnetwork:Subnetwork", "gcp:storage/bucket:Bucket", "kubernetes:core/v1:Namespace",
+         "kubernetes:core/v1:PersistentVolumeClaim")
+
+
+def warnings(steps: list[Step], records: dict[str, dict]) -> list[str]:
+    """costly() of every step, worst first."""
+    found = [(s, w) for s in steps if (w := costly(s, records[s.urn]))]
+    found.sort(key=lambda item: _RANK.index(item[0].type) if item[0].type in _RANK else len(_RANK))
+    return [w for _, w in found]
+
+
 def report(steps: list[Step], base: list[dict], new: list[dict]) -> list[str]:
     records = {**{r["urn"]: r for r in base}, **{r["urn"]: r for r in new}}
     lines = []
-    warnings = [w for s in steps if (w := costly(s, records[s.urn]))]
-    if warnings:
-        lines.append(f"LOSES DATA, GPUs OR HOURS ({len(warnings)}):")
-        lines += [f"  ! {w}" for w in warnings]
+    warnings_ = warnings(steps, records)
+    if warnings_:
+        lines.append(f"LOSES DATA, GPUs OR HOURS ({len(warnings_)}):")
+        lines += [f"  ! {w}" for w in warnings_]
         lines.append("")
     counts = {name: sum(s.step == name for s in steps) for name in STEPS}
     lines.append(", ".join(f"{n} {name}" for name, n in counts.items() if n))
