@@ -271,3 +271,20 @@ def test_a_replaced_dependency_makes_an_id_input_unknown():
     assert steps["gcp:compute/network:Network"].step == "replace-delete-first"
     assert steps["gcp:compute/subnetwork:Subnetwork"].step == "replace-delete-first"
     assert any("unknown at preview" in r["reason"] for r in steps["gcp:compute/subnetwork:Subnetwork"].reasons)
+
+
+def _kubeconfig(server: str, user: str) -> str:
+    return (f"clusters: [{{name: c, cluster: {{server: '{server}'}}}}]\ncontexts: [{{name: x, context: {{cluster: c}}}}]\n"
+            f"current-context: x\nusers: [{{name: u, user: {{token: {user}}}}}]\n")
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    ({"kubeconfig": _kubeconfig("https://a", "t1")}, {"kubeconfig": _kubeconfig("https://a", "t2")}, "update"),
+    ({"kubeconfig": _kubeconfig("https://a", "t1")}, {"kubeconfig": _kubeconfig("https://b", "t1")},
+     "replace-create-first"),
+    ({"context": "one"}, {"context": "two"}, "replace-create-first"),  # the kubeconfig is not readable offline
+    ({"enableServerSideApply": "true"}, {"enableServerSideApply": "false"}, "update"),
+])
+def test_kubernetes_provider_is_replaced_when_its_cluster_changes(old, new, expected):
+    [step] = plan_steps([_record("pulumi:providers:kubernetes", old)], [_record("pulumi:providers:kubernetes", new)])
+    assert step.step == expected, step.reasons

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+import yaml
+
 from tools.mock_runtime import computed_outputs
 from tools.plan import engine_rules as rules
 from tools.plan.diff import ABSENT, Change, fields
@@ -254,6 +256,12 @@ class _Planner:
     def _provider(self, step: Step, changes: list[Change]) -> Step:
         keys = sorted({_tokens(c.path)[0] for c in changes if c.path})
         replacing = [k for k in keys if k in rules.KUBE_PROVIDER_REPLACE_KEYS and step.type.endswith(":kubernetes")]
+        unknown = any(c.new == UNKNOWN for c in changes)
+        if replacing and not unknown and set(replacing) <= {"kubeconfig", "context", "cluster"}:
+            before, after = _active_cluster(self.old[step.urn]["inputs"]), _active_cluster(self.new[step.urn]["inputs"])
+            if before is not None and before == after:
+                replacing = []
+                step.because("the kubeconfig's active cluster is unchanged", rules.KUBE_PROVIDER_SOURCE)
         for reason, source in self._pending.pop(step.urn, []):
             step.because(reason, source)
         if replacing:
@@ -327,6 +335,24 @@ def _condition(name: str, old: dict, cur: dict, new_by_urn: dict[str, dict]) -> 
         return any(before.get(k) is True and inputs.get(k) is not True
                    for k in ("enableL4IlbSubsetting", "enableFqdnNetworkPolicy"))
     raise ValueError(f"unknown rule condition {name!r}")
+
+
+def _active_cluster(inputs: dict) -> Optional[dict]:
+    """The kubeconfig's cluster entry the provider would use, or None when it cannot be read offline."""
+    text = inputs.get("kubeconfig")
+    try:
+        config = yaml.safe_load(text) if isinstance(text, str) else None
+    except yaml.YAMLError:
+        return None
+    if not isinstance(config, dict):
+        return None
+    context_name = inputs.get("context") or config.get("current-context")
+    contexts = {c.get("name"): c.get("context") or {} for c in config.get("contexts") or [] if isinstance(c, dict)}
+    clusters = {c.get("name"): c.get("cluster") for c in config.get("clusters") or [] if isinstance(c, dict)}
+    cluster_name = inputs.get("cluster") or contexts.get(context_name, {}).get("cluster")
+    if cluster_name is None and len(clusters) == 1:
+        cluster_name = next(iter(clusters))
+    return clusters.get(cluster_name)
 
 
 def _kube_delete_first(old: dict, cur: dict) -> bool:
@@ -453,7 +479,6 @@ def report(steps: list[Step], base: list[dict], new: list[dict]) -> list[str]:
     if warnings_:
         lines.append(f"LOSES DATA, GPUs OR HOURS ({len(warnings_)}):")
         lines += [f"  ! {w}" for w in warnings_]
-        lines.append("")
     counts = {name: sum(s.step == name for s in steps) for name in STEPS}
     lines.append(", ".join(f"{n} {name}" for name, n in counts.items() if n))
     for s in steps:
