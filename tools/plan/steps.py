@@ -122,7 +122,8 @@ class _Planner:
         changes = fields(old.get("inputs", {}), cur.get("inputs", {}))
         options = cur.get("options") or {}
         changes = self._ignore(changes, options.get("ignoreChanges") or [], step)
-        changes += self._unknowns(cur, changes)
+        unknown = self._unknowns(cur)
+        changes = [c for c in changes if c.path not in {u.path for u in unknown}] + unknown
         step.paths = sorted({c.path for c in changes})
         custom = cur.get("custom", True)
         if cur["type"].startswith("pulumi:providers:"):
@@ -159,9 +160,9 @@ class _Planner:
                          f"{rules.ENGINE} (ignoreChanges)")
         return kept
 
-    def _unknowns(self, cur: dict, changes: list[Change]) -> list[Change]:
+    def _unknowns(self, cur: dict) -> list[Change]:
         """Inputs read from the computed outputs of a dependency being created or replaced."""
-        found = []
+        found: list[Change] = []
         for key, deps in (cur.get("propertyDependencies") or {}).items():
             for dep_urn in deps:
                 dep = self.new.get(dep_urn)
@@ -172,7 +173,7 @@ class _Planner:
                 markers = _output_markers(dep)
                 for path, value in _leaves(cur["inputs"].get(key), key):
                     if isinstance(value, str) and any(m in value for m in markers):
-                        if not any(c.path == path for c in changes + found):
+                        if not any(c.path == path for c in found):
                             found.append(Change(path, value, UNKNOWN))
                         self._dep_reason(cur, path, dep)
         return found
