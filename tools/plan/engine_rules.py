@@ -22,6 +22,7 @@ KUBE = "pulumi/pulumi-kubernetes@94977969"
 KUBE_DIFF = f"{KUBE}:provider/pkg/provider/diff.go"
 KUBE_PROVIDER = f"{KUBE}:provider/pkg/provider/provider.go"
 KUBE_AWAIT = f"{KUBE}:provider/pkg/await/await.go"
+KUBE_COMPONENTS = f"{KUBE}:provider/pkg/provider/provider_construct.go"  # helm.sh/v4 Chart, yaml/v2 ConfigFile
 TF_GOOGLE = "hashicorp/terraform-provider-google-beta@93c65b2d"
 PULUMI_GCP = "pulumi/pulumi-gcp@v9.35.0:provider/resources.go"
 BRIDGE = "pulumi/pulumi-terraform-bridge@v3.136.0"

@@ -56,8 +56,8 @@ class _Planner:
         self.steps: dict[str, Step] = {}
         self.visiting: set[str] = set()
         self._pending: dict[str, list[tuple[str, str]]] = {}  # reasons found while looking at dependents
-        moved = {a for r in new for a in (r.get("options") or {}).get("aliases", []) if a in self.old}
-        self.aliases = {a: r["urn"] for r in new for a in (r.get("options") or {}).get("aliases", []) if a in moved}
+        # old URN -> new URN, for an alias naming a URN of the base plan: the same resource, moved
+        self.aliases = {a: r["urn"] for r in new for a in (r.get("options") or {}).get("aliases", []) if a in self.old}
 
     def run(self) -> list[Step]:
         for urn in sorted(self.new.keys() | self.old.keys()):
@@ -120,10 +120,10 @@ class _Planner:
     def _existing(self, old: dict, cur: dict) -> Step:
         step = Step(cur["urn"], cur["type"], "same", label=_label(cur))
         changes = fields(old.get("inputs", {}), cur.get("inputs", {}))
-        options = cur.get("options") or {}
-        changes = self._ignore(changes, options.get("ignoreChanges") or [], step)
         unknown = self._unknowns(cur)
         changes = [c for c in changes if c.path not in {u.path for u in unknown}] + unknown
+        options = cur.get("options") or {}
+        changes = self._ignore(changes, options.get("ignoreChanges") or [], step)
         step.paths = sorted({c.path for c in changes})
         custom = cur.get("custom", True)
         if cur["type"].startswith("pulumi:providers:"):
@@ -133,7 +133,7 @@ class _Planner:
                 step.step = "update"
                 step.because("its provider renders the children again at preview and diffs them one by one "
                              "(not expanded offline); the component itself only records the new inputs",
-                             rules.KUBE_PROVIDER)
+                             rules.KUBE_COMPONENTS)
             return step
         provider_replaced = self._provider_replaced(old, cur)
         if provider_replaced:
