@@ -182,6 +182,7 @@ def test_every_rule_names_its_source():
     for what, source in rules.KUBE_ANNOTATIONS.values():
         assert SOURCE.match(source) and what
     for source in (rules.ENGINE, rules.GCP_AUTONAMED_SOURCE, *rules.GCP_DELETE_BEFORE_REPLACE.values(),
+                   *(guard[3] for guard in rules.GCP_DELETE_GUARDS.values()),
                    rules.KUBE_PROVIDER_SOURCE, rules.KUBE_DELETE_FIRST_SOURCE, rules.KUBE_ALREADY_EXISTS_SOURCE):
         assert SOURCE.match(source), source
 
@@ -288,3 +289,17 @@ def _kubeconfig(server: str, user: str) -> str:
 def test_kubernetes_provider_is_replaced_when_its_cluster_changes(old, new, expected):
     [step] = plan_steps([_record("pulumi:providers:kubernetes", old)], [_record("pulumi:providers:kubernetes", new)])
     assert step.step == expected, step.reasons
+
+
+@pytest.mark.parametrize("type_, inputs, blocked", [
+    ("gcp:container/cluster:Cluster", {"name": "c", "deletionProtection": True}, True),
+    ("gcp:container/cluster:Cluster", {"name": "c", "deletionProtection": False}, False),
+    ("gcp:storage/bucket:Bucket", {"name": "b"}, True),
+    ("gcp:storage/bucket:Bucket", {"name": "b", "forceDestroy": True}, False),
+])
+def test_deletes_the_provider_refuses_are_reported(type_, inputs, blocked):
+    [step] = plan_steps([_record(type_, inputs)], [])
+    assert step.step == "delete"
+    assert any("the delete fails" in r["reason"] for r in step.reasons) == blocked
+    replaced = gcp_step(type_, "location") if type_.endswith("Bucket") else gcp_step(type_, "network")
+    assert replaced.step == "replace-delete-first"

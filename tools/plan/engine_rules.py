@@ -207,6 +207,17 @@ GCP_AUTONAMED: dict[str, str] = {
 GCP_AUTONAMED_SOURCE = f"{PULUMI_GCP} (SetAutonaming; account_id AutoName) + {BRIDGE}:pkg/tfbridge/schema.go"
 GCP_DELETE_BEFORE_REPLACE: dict[str, str] = {"gcp:projects/iAMMember:IAMMember": PULUMI_GCP}
 
+# Deletes the provider refuses (so a replacement or a delete fails): type -> (input, its value that
+# blocks, what happens, source). Read from the old state, as the provider's Delete does.
+GCP_DELETE_GUARDS: dict[str, tuple[str, bool, str, str]] = {
+    "gcp:container/cluster:Cluster": (
+        "deletionProtection", True, "the delete fails: deletionProtection is true",
+        f"{_CONTAINER_DIR}/resource_container_cluster.go"),
+    "gcp:storage/bucket:Bucket": (
+        "forceDestroy", False, "the delete fails while the bucket holds objects: forceDestroy is not true",
+        f"{TF_GOOGLE}:google-beta/services/storage/resource_storage_bucket.go"),
+}
+
 # --- the engine ---------------------------------------------------------------------------------
 
 ENGINE_RULES: dict[str, str] = {

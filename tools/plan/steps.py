@@ -106,6 +106,7 @@ class _Planner:
             step.because("retainOnDelete: only forgotten, it keeps running in the cloud", f"{rules.ENGINE} (retainOnDelete)")
         if options.get("protect"):
             step.because("protect: the delete fails until the resource is unprotected", f"{rules.ENGINE} (protect)")
+        _delete_guard(step, old)
         return step
 
     def _twin(self, cur: dict) -> Optional[dict]:
@@ -252,6 +253,7 @@ class _Planner:
         step.step = "replace-delete-first" if delete_first else "replace-create-first"
         if options.get("protect"):
             step.because("protect: the replacement fails until the resource is unprotected", f"{rules.ENGINE} (protect)")
+        _delete_guard(step, old)
         return step
 
     def _provider(self, step: Step, changes: list[Change]) -> Step:
@@ -356,6 +358,14 @@ def _active_cluster(inputs: dict) -> Optional[dict]:
     return clusters.get(cluster_name)
 
 
+def _delete_guard(step: Step, old: dict) -> None:
+    guard = rules.GCP_DELETE_GUARDS.get(old["type"])
+    if guard is not None:
+        input_, blocking, what, source = guard
+        if ((old.get("inputs") or {}).get(input_) is True) == blocking:
+            step.because(what, source)
+
+
 def _kube_delete_first(old: dict, cur: dict) -> bool:
     meta, before = (cur["inputs"].get("metadata") or {}), (old["inputs"].get("metadata") or {})
     named = bool(meta.get("name")) and not meta.get("generateName")
@@ -444,7 +454,8 @@ def costly(step: Step, rec: dict) -> Optional[str]:
         return (f"the {what} {rec['inputs'].get('name', name)} is {gone}: the cluster and nodes attached to it "
                 "are cut off or replaced with it")
     if type_ == "gcp:storage/bucket:Bucket":
-        return f"the bucket {rec['inputs'].get('name', name)} is {gone}: the model weights in it are lost and downloaded again"
+        return (f"the bucket {rec['inputs'].get('name', name)} is {gone}: what it holds (model weights, compile cache) "
+                "is lost and must be filled again")
     kind = (rec.get("inputs") or {}).get("kind") if _is_kube(rec) else None
     if kind == "PersistentVolumeClaim":
         return f"the PVC {name.split(' ', 1)[1]} is {gone}: its volume and the data on it (model cache) are lost"
