@@ -303,3 +303,12 @@ def test_deletes_the_provider_refuses_are_reported(type_, inputs, blocked):
     assert any("the delete fails" in r["reason"] for r in step.reasons) == blocked
     replaced = gcp_step(type_, "location") if type_.endswith("Bucket") else gcp_step(type_, "network")
     assert replaced.step == "replace-delete-first"
+
+
+def test_a_block_added_whole_replaces_when_a_field_in_it_forces():
+    def cluster(private):
+        inputs = {"name": "c", **({"privateClusterConfig": private} if private else {})}
+        return _record("gcp:container/cluster:Cluster", inputs)
+    nodes_only = plan_steps([cluster(None)], [cluster({"enablePrivateNodes": True})])
+    with_range = plan_steps([cluster(None)], [cluster({"enablePrivateNodes": True, "masterIpv4CidrBlock": "10.0.0.0/28"})])
+    assert (nodes_only[0].step, with_range[0].step) == ("update", "replace-delete-first")

@@ -203,7 +203,7 @@ class _Planner:
             if rule.when and not _condition(rule.when, old, cur, self.new):
                 continue
             for change in changes:
-                hit = next((p for p in rule.paths if _forces(p, change)), None)
+                hit = next((p for p in rule.paths for c in _expanded(change) if _forces(p, c)), None)
                 if hit is not None:
                     forced.append(change.path)
                     what = "unknown at preview" if change.new == UNKNOWN else "changed"
@@ -318,6 +318,16 @@ def _forces(rule_path: str, change: Change) -> bool:
     if change.new == UNKNOWN:  # an unknown value may change anything under it
         return _under(tokens, target) or _under(target, tokens)
     return _under(tokens, target)
+
+
+def _expanded(change: Change) -> list[Change]:
+    """A block added or removed whole, and each field in it: a field may force what the block does not."""
+    side = change.new if change.old is ABSENT else change.old if change.new is ABSENT else None
+    if not isinstance(side, (dict, list)):
+        return [change]
+    leaves = [Change(path, ABSENT, value) if change.old is ABSENT else Change(path, value, ABSENT)
+              for path, value in _leaves(side, change.path)]
+    return [change, *leaves]
 
 
 def _condition(name: str, old: dict, cur: dict, new_by_urn: dict[str, dict]) -> bool:
