@@ -47,6 +47,8 @@ class Registration:
     aliases: list[str] = field(default_factory=list)
     deleted_with: str = ""
     transforms: int = 0  # transform callbacks: on a Chart/ConfigFile they also rewrite its children
+    # What those transforms set on a child of each probed type (e.g. ignoreChanges on a webhook config).
+    transform_effects: dict[str, dict[str, Any]] = field(default_factory=dict)
     remote: bool = False  # a component the provider builds (helm.sh/v4 Chart, yaml/v2 ConfigFile)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)  # input key -> URNs it reads
 
@@ -172,11 +174,57 @@ def _engine_options(request) -> dict[str, Any]:
         "aliases": sorted(set(aliases)),
         "deleted_with": request.deletedWith,
         "transforms": len(request.transforms),
+        "transform_effects": _transform_effects(request),
         "remote": bool(request.remote),
         "property_dependencies": {
             key: sorted(set(deps.urns)) for key, deps in request.propertyDependencies.items() if deps.urns
         },
     }
+
+
+# Children a Helm chart or YAML bundle renders that a controller may also write: a transform on the
+# component runs for each child at `up`; offline we run it once per type on a bare object of that type.
+TRANSFORM_PROBES = tuple(f"kubernetes:{t}" for t in (
+    "admissionregistration.k8s.io/v1:ValidatingWebhookConfiguration",
+    "admissionregistration.k8s.io/v1:MutatingWebhookConfiguration",
+    "apiextensions.k8s.io/v1:CustomResourceDefinition", "apps/v1:Deployment", "apps/v1:DaemonSet",
+    "apps/v1:StatefulSet", "core/v1:Service", "core/v1:ConfigMap", "core/v1:Secret", "core/v1:ServiceAccount",
+    "rbac.authorization.k8s.io/v1:ClusterRole", "rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+    "rbac.authorization.k8s.io/v1:Role", "rbac.authorization.k8s.io/v1:RoleBinding", "policy/v1:PodDisruptionBudget",
+    "autoscaling/v2:HorizontalPodAutoscaler",
+))
+
+
+def _transform_effects(request) -> dict[str, dict[str, Any]]:
+    """type -> the engine options the resource's transforms set on a child of that type."""
+    if not request.transforms:
+        return {}
+    from google.protobuf import struct_pb2  # noqa: PLC0415
+    from pulumi.runtime.proto import resource_pb2  # noqa: PLC0415
+
+    # The SDK keeps each transform behind a callback token; this is the one private use (tests/
+    # test_plan_options.py fails if the SDK changes it).
+    server = pulumi.runtime.settings.SETTINGS.callbacks
+    effects: dict[str, dict[str, Any]] = {}
+    for type_ in TRANSFORM_PROBES:
+        api_version, kind = type_.removeprefix("kubernetes:").replace("core/", "", 1).rsplit(":", 1)
+        props = struct_pb2.Struct()
+        props.update({"apiVersion": api_version, "kind": kind, "metadata": {"name": f"{request.name}-probe"}})
+        for callback in request.transforms:
+            probe = resource_pb2.TransformRequest(type=type_, name=f"{request.name}-probe", custom=True,
+                                                  parent="", properties=props,
+                                                  options=resource_pb2.TransformResourceOptions())
+            response = _sync_await(server._callbacks[callback.token](probe.SerializeToString()))
+            options = response.options
+            found = {"ignoreChanges": list(options.ignore_changes), "replaceOnChanges": list(options.replace_on_changes),
+                     "deleteBeforeReplace": options.delete_before_replace if options.HasField("delete_before_replace")
+                     else None, "retainOnDelete": options.retain_on_delete if options.HasField("retain_on_delete")
+                     else None, "protect": options.protect if options.HasField("protect") else None}
+            for key, value in found.items():
+                if value not in (None, []):
+                    merged = effects.setdefault(type_, {})
+                    merged[key] = sorted({*merged.get(key, []), *value}) if isinstance(value, list) else value
+    return effects
 
 
 def _alias(alias) -> str:

@@ -229,6 +229,7 @@ ENGINE_RULES: dict[str, str] = {
            "before deletes; aliases map an old URN to the new one",
     "retainOnDelete": "a delete only forgets the resource: it keeps running (and keeps its name)",
     "protect": "a delete or a replacement of a protected resource fails the update",
+    "transforms": "transforms on a component rewrite each child's inputs and options as it registers",
     "unknown": "an input read from a replaced or new resource's computed outputs is unknown at preview; "
                "an unknown input that forces a new resource replaces",
 }

@@ -93,6 +93,7 @@ def options(r: Registration) -> dict[str, Any]:
         # A Chart's or ConfigFile's children are rendered by the provider at preview, not offline:
         # transforms on the component are what would rewrite their options (ignoreChanges, ...).
         "transforms": r.transforms,
+        "transformEffects": r.transform_effects,
     }
 
 

@@ -91,6 +91,7 @@ class _Planner:
     def _created(self, cur: dict) -> Step:
         step = Step(cur["urn"], cur["type"], "create", label=_label(cur))
         step.because("a URN not in the base plan (a new resource name, type or parent)", f"{rules.ENGINE} (urn)")
+        _transform_notes(step, cur)
         twin = self._twin(cur)
         if twin is not None:
             step.because(f"the deleted {_label(twin)} has the same name: the engine creates before it deletes, so "
@@ -135,6 +136,7 @@ class _Planner:
                 step.because("its provider renders the children again at preview and diffs them one by one "
                              "(not expanded offline); the component itself only records the new inputs",
                              rules.KUBE_COMPONENTS)
+                _transform_notes(step, cur)
             return step
         provider_replaced = self._provider_replaced(old, cur)
         if provider_replaced:
@@ -366,6 +368,12 @@ def _active_cluster(inputs: dict) -> Optional[dict]:
     if cluster_name is None and len(clusters) == 1:
         cluster_name = next(iter(clusters))
     return clusters.get(cluster_name)
+
+
+def _transform_notes(step: Step, rec: dict) -> None:
+    for type_, effects in sorted(((rec.get("options") or {}).get("transformEffects") or {}).items()):
+        what = "; ".join(f"{k} {v}" for k, v in sorted(effects.items()))
+        step.because(f"its transforms set on each {type_.rsplit(':', 1)[-1]} child: {what}", f"{rules.ENGINE} (transforms)")
 
 
 def _delete_guard(step: Step, old: dict) -> None:
