@@ -285,6 +285,8 @@ def _kubeconfig(server: str, user: str) -> str:
      "replace-create-first"),
     ({"context": "one"}, {"context": "two"}, "replace-create-first"),  # the kubeconfig is not readable offline
     ({"enableServerSideApply": "true"}, {"enableServerSideApply": "false"}, "update"),
+    ({"clusterIdentifier": "a", "context": "one"}, {"clusterIdentifier": "a", "context": "two"}, "update"),
+    ({"clusterIdentifier": "a"}, {"clusterIdentifier": "b"}, "replace-create-first"),
 ])
 def test_kubernetes_provider_is_replaced_when_its_cluster_changes(old, new, expected):
     [step] = plan_steps([_record("pulumi:providers:kubernetes", old)], [_record("pulumi:providers:kubernetes", new)])
@@ -312,3 +314,13 @@ def test_a_block_added_whole_replaces_when_a_field_in_it_forces():
     nodes_only = plan_steps([cluster(None)], [cluster({"enablePrivateNodes": True})])
     with_range = plan_steps([cluster(None)], [cluster({"enablePrivateNodes": True, "masterIpv4CidrBlock": "10.0.0.0/28"})])
     assert (nodes_only[0].step, with_range[0].step) == ("update", "replace-delete-first")
+
+
+def test_a_cluster_identifier_keeps_the_provider_when_its_cluster_is_replaced():
+    cluster = _record("gcp:container/cluster:Cluster", {"name": "c", "network": "n1"})
+    cluster["urn"], cluster["name"] = "urn:pulumi:s::p::gcp:container/cluster:Cluster::cl", "cl"
+    provider = _record("pulumi:providers:kubernetes", {"clusterIdentifier": "llmd", "kubeconfig": "server: [computed]"})
+    provider["propertyDependencies"] = {"kubeconfig": [cluster["urn"]]}
+    moved = {**cluster, "inputs": {"name": "c", "network": "n2"}}
+    steps = {s.type: s.step for s in plan_steps([cluster, provider], [moved, provider])}
+    assert steps == {"gcp:container/cluster:Cluster": "replace-delete-first", "pulumi:providers:kubernetes": "update"}

@@ -269,6 +269,11 @@ class _Planner:
                 step.because("the kubeconfig's active cluster is unchanged", rules.KUBE_PROVIDER_SOURCE)
         for reason, source in self._pending.pop(step.urn, []):
             step.because(reason, source)
+        ids = [(rec["inputs"] or {}).get("clusterIdentifier") for rec in (self.old[step.urn], self.new[step.urn])]
+        if ids[0] and ids[1]:  # only a changed identifier replaces; added or removed: the other rules
+            replacing = ["clusterIdentifier"] if ids[0] != ids[1] else []
+            if not replacing:
+                step.because("clusterIdentifier is unchanged: the provider is never replaced", rules.KUBE_PROVIDER_SOURCE)
         if replacing:
             step.step = "replace-create-first"
             step.because(f"{', '.join(replacing)} changed or unknown: it may point at another cluster",
