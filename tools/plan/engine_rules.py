@@ -229,10 +229,18 @@ ENGINE_RULES: dict[str, str] = {
            "before deletes; aliases map an old URN to the new one",
     "retainOnDelete": "a delete only forgets the resource: it keeps running (and keeps its name)",
     "protect": "a delete or a replacement of a protected resource fails the update",
+    "options": "a change of options alone is recorded in the state without a provider call",
     "transforms": "transforms on a component rewrite each child's inputs and options as it registers",
     "unknown": "an input read from a replaced or new resource's computed outputs is unknown at preview; "
                "an unknown input that forces a new resource replaces",
 }
+
+
+def engine(rule: str) -> str:
+    """The source of one of ENGINE_RULES, as a reason cites it."""
+    if rule not in ENGINE_RULES:
+        raise KeyError(f"no engine rule {rule!r}")
+    return f"{ENGINE} ({rule})"
 
 
 def kube_rules(api_version: str, kind: str) -> list[Rule]:

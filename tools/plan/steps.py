@@ -90,7 +90,7 @@ class _Planner:
 
     def _created(self, cur: dict) -> Step:
         step = Step(cur["urn"], cur["type"], "create", label=_label(cur))
-        step.because("a URN not in the base plan (a new resource name, type or parent)", f"{rules.ENGINE} (urn)")
+        step.because("a URN not in the base plan (a new resource name, type or parent)", rules.engine("urn"))
         _transform_notes(step, cur)
         twin = self._twin(cur)
         if twin is not None:
@@ -101,12 +101,12 @@ class _Planner:
 
     def _deleted(self, old: dict) -> Step:
         step = Step(old["urn"], old["type"], "delete", label=_label(old))
-        step.because("a URN not in the new plan", f"{rules.ENGINE} (urn)")
+        step.because("a URN not in the new plan", rules.engine("urn"))
         options = old.get("options") or {}
         if options.get("retainOnDelete"):
-            step.because("retainOnDelete: only forgotten, it keeps running in the cloud", f"{rules.ENGINE} (retainOnDelete)")
+            step.because("retainOnDelete: only forgotten, it keeps running in the cloud", rules.engine("retainOnDelete"))
         if options.get("protect"):
-            step.because("protect: the delete fails until the resource is unprotected", f"{rules.ENGINE} (protect)")
+            step.because("protect: the delete fails until the resource is unprotected", rules.engine("protect"))
         _delete_guard(step, old)
         return step
 
@@ -140,7 +140,7 @@ class _Planner:
             return step
         provider_replaced = self._provider_replaced(old, cur)
         if provider_replaced:
-            step.because(f"its provider {provider_replaced} is replaced", f"{rules.ENGINE} (provider)")
+            step.because(f"its provider {provider_replaced} is replaced", rules.engine("provider"))
         forced = self._forced(old, cur, changes, step)
         if provider_replaced or forced:
             return self._replace(step, old, cur, by_provider=bool(provider_replaced) and not forced)
@@ -148,7 +148,7 @@ class _Planner:
             step.step = "update"
             self._annotation_notes(step, changes)
         elif _options_changed(old, cur):
-            step.because("only options changed: recorded in the state, no provider call", rules.ENGINE)
+            step.because("only options changed: recorded in the state, no provider call", rules.engine("options"))
         self._replace_unready_note(step, cur)
         return step
 
@@ -160,7 +160,7 @@ class _Planner:
         dropped = sorted({c.path for c in changes} - {c.path for c in kept})
         if dropped:
             step.because(f"ignoreChanges {ignored}: kept the old values of {', '.join(dropped)}",
-                         f"{rules.ENGINE} (ignoreChanges)")
+                         rules.engine("ignoreChanges"))
         return kept
 
     def _unknowns(self, cur: dict) -> list[Change]:
@@ -184,7 +184,7 @@ class _Planner:
     def _dep_reason(self, cur: dict, path: str, dep: dict) -> None:
         self._pending.setdefault(cur["urn"], []).append(
             (f"{path} reads an output of {_label(dep)}, which is {self.step(dep['urn']).step}: unknown at preview",
-             f"{rules.ENGINE} (unknown)"))
+             rules.engine("unknown")))
 
     def _provider_replaced(self, old: dict, cur: dict) -> Optional[str]:
         old_ref, new_ref = old.get("provider") or "", cur.get("provider") or ""
@@ -216,7 +216,7 @@ class _Planner:
                 if pattern == "*" or _under(_tokens(change.path), _tokens(pattern)):
                     forced.append(change.path)
                     step.because(f"{change.path} changed and replaceOnChanges lists {pattern}",
-                                 f"{rules.ENGINE} (replaceOnChanges)")
+                                 rules.engine("replaceOnChanges"))
         return forced
 
     def _rules(self, cur: dict) -> list[rules.Rule]:
@@ -233,7 +233,7 @@ class _Planner:
         if dbr is not None:
             delete_first = bool(dbr)
             step.because(f"deleteBeforeReplace={str(delete_first).lower()} set on the resource",
-                         f"{rules.ENGINE} (deleteBeforeReplace)")
+                         rules.engine("deleteBeforeReplace"))
         elif by_provider:
             delete_first = False  # the engine decides without asking the provider: create-first
         elif _is_kube(cur):
@@ -254,7 +254,7 @@ class _Planner:
                              rules.GCP_AUTONAMED_SOURCE)
         step.step = "replace-delete-first" if delete_first else "replace-create-first"
         if options.get("protect"):
-            step.because("protect: the replacement fails until the resource is unprotected", f"{rules.ENGINE} (protect)")
+            step.because("protect: the replacement fails until the resource is unprotected", rules.engine("protect"))
         _delete_guard(step, old)
         return step
 
@@ -378,7 +378,7 @@ def _active_cluster(inputs: dict) -> Optional[dict]:
 def _transform_notes(step: Step, rec: dict) -> None:
     for type_, effects in sorted(((rec.get("options") or {}).get("transformEffects") or {}).items()):
         what = "; ".join(f"{k} {v}" for k, v in sorted(effects.items()))
-        step.because(f"its transforms set on each {type_.rsplit(':', 1)[-1]} child: {what}", f"{rules.ENGINE} (transforms)")
+        step.because(f"its transforms set on each {type_.rsplit(':', 1)[-1]} child: {what}", rules.engine("transforms"))
 
 
 def _delete_guard(step: Step, old: dict) -> None:
