@@ -266,6 +266,8 @@ def test_diff_json_contract_and_report_order(tmp_path):
         assert set(entry) == {"urn", "type", "step", "reasons", "paths"} and entry["step"] in STEPS
         assert all(set(r) == {"reason", "source"} and r["source"] for r in entry["reasons"])
     assert [e["urn"] for e in entries] == sorted(r["urn"] for r in result.records)
+    assert result.report.startswith("`pulumi up` LOSES DATA, GPUs OR HOURS (see Steps below)\n"
+                                    "  ! the GPU node pool gpu is deleted, then created again")
     text = result.report.split("Steps `pulumi up` takes against", 1)[1]
     first = text.splitlines()[1].strip()
     assert first.startswith("LOSES DATA, GPUs OR HOURS"), first

@@ -90,6 +90,9 @@ def make_plan(
         steps = engine_steps.plan_steps(base_records, records)
         (out / write.DIFF_FILE).write_text(engine_steps.to_json(steps))
         sections.append((f"Steps `pulumi up` takes against {base}", engine_steps.report(steps, base_records, records)))
+        costly = engine_steps.warnings(steps, {r["urn"]: r for r in [*base_records, *records]})
+        if costly:  # the first thing a reviewer reads
+            sections.insert(0, ("`pulumi up` LOSES DATA, GPUs OR HOURS (see Steps below)", [f"! {w}" for w in costly]))
         diff = diff_plans(base_records, records)
         sections.append((f"Diff against {base}", diff_report(diff)))
     return PlanResult(
