@@ -8,7 +8,7 @@ import pulumi_kubernetes as k8s
 from components import scheduler_config
 from components.config.model import StackConfig
 from components.gateway.base import GatewayBackend, PoolTarget
-from components.kube import child, meta, resources, role_ref, service_account
+from components.kube import child, content_hash, meta, resources, role_ref, service_account
 from components.names import (
     EPP_GRPC_PORT,
     EPP_HEALTH_PORT,
@@ -35,6 +35,8 @@ class InferencePool(pulumi.ComponentResource):
         crds: list[pulumi.Resource],
         depends_on: list[pulumi.Resource],
         opts: Optional[pulumi.ResourceOptions] = None,
+        security_policy: Optional[str] = None,  # GKE: Cloud Armor policy for the backend (components/security)
+        security_ready: Optional[list[pulumi.Resource]] = None,
     ):
         super().__init__("llmd:serving:InferencePool", name, None, opts)
         self._release = release
@@ -110,7 +112,7 @@ class InferencePool(pulumi.ComponentResource):
         )
         # What the gateway provider needs around the pool (e.g. a DestinationRule, load-balancer policies).
         self.extras: list[pulumi.Resource] = gateway.pool_policies(
-            PoolTarget(self, name, release, labels, depends_on, crds, self.pool)
+            PoolTarget(self, name, release, labels, depends_on, crds, self.pool, security_policy, list(security_ready or []))
         )
         # The picker authenticates and authorizes every /metrics scrape (its default), monitored or not.
         self.metrics_auth = self._metrics_auth(name, labels, depends_on + [account])
@@ -140,7 +142,15 @@ class InferencePool(pulumi.ComponentResource):
             "strategy": {"type": "Recreate"},
             "selector": {"matchLabels": release.epp_selector},
             "template": {
-                "metadata": {"labels": {**labels, **release.epp_selector}},
+                "metadata": {
+                    "labels": {**labels, **release.epp_selector},
+                    # The picker reads --config-file once, at start: a config change must roll it. Its
+                    # ConfigMap is replaced (delete-first, same name) before this Deployment updates; the
+                    # running picker parsed it already, so an in-place update would gain nothing.
+                    "annotations": {
+                        scheduler_config.CONFIG_HASH_ANNOTATION: content_hash(scheduler_config.plugins_config_yaml(config.scheduler))
+                    },
+                },
                 "spec": {
                     "serviceAccountName": release.epp,
                     "terminationGracePeriodSeconds": 130,

@@ -15,7 +15,16 @@ from components.config.credentials import EXTERNAL_SECRETS_ANNOTATION
 from components.config.model import ModelConfig, RoleConfig
 from components.kube import child, env_list, meta, resources
 from components.model_cache import IMAGE_USER, CacheWiring
-from components.names import HF_TOKEN_KEY, NIXL_SIDE_CHANNEL_PORT, POOL_TARGET_PORT, Release, RoleName
+from components.names import (
+    HF_TOKEN_KEY,
+    NIXL_PORT_NAME,
+    NIXL_SIDE_CHANNEL_PORT,
+    POOL_TARGET_PORT,
+    SIDECAR_PORT_NAME,
+    VLLM_PORT_NAME,
+    Release,
+    RoleName,
+)
 from components.platform.wiring import PodWiring
 from components.versions import Versions
 
@@ -58,15 +67,19 @@ class ModelServer(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=child(self, depends_on),
         )
-        # Pulumi waits as long as the startup probe allows for this model size and load path.
-        wait = cold_start.rollout_wait(args.model.size_gb, args.cache.load_path, args.wiring.node_provisioning_seconds)
+        # Pulumi waits as long as the startup probe allows for this model size and load path: pods
+        # start together on create, and roll in serial rounds of `batch` pods on update.
+        size, path, replicas = args.model.size_gb, args.cache.load_path, args.spec.replicas
+        wait = cold_start.rollout_wait(size, path, args.wiring.node_provisioning_seconds)
+        update_wait = cold_start.update_wait(size, path, replicas, args.wiring.node_provisioning_seconds)
+        batch = cold_start.rollout_batch(replicas)
         self.deployment = k8s.apps.v1.Deployment(
             name,
             metadata=meta(deployment_name, release.namespace, labels),
             spec={
                 "replicas": args.spec.replicas,
-                # GPUs are fully booked: replace pods one at a time instead of surging onto GPUs that do not exist.
-                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}},
+                # GPUs are fully booked: never surge onto GPUs that do not exist; replace `batch` pods at a time.
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": batch}},
                 "selector": {"matchLabels": release.role_selector(role)},
                 "template": {
                     "metadata": {"labels": release.role_labels(role), **_annotations(args)},
@@ -76,7 +89,10 @@ class ModelServer(pulumi.ComponentResource):
             opts=child(
                 self,
                 depends_on + pods_wait_for + [account],
-                custom_timeouts=pulumi.CustomTimeouts(create=wait, update=wait),
+                custom_timeouts=pulumi.CustomTimeouts(create=wait, update=update_wait),
+                # A replacement (new name, namespace or selector) frees the GPUs first: new pods
+                # created beside the old ones would wait for GPUs those still hold.
+                delete_before_replace=True,
             ),
         )
         self.monitor = self._pod_monitor(name, args, labels, depends_on) if args.monitoring_interval else None
@@ -169,8 +185,8 @@ def vllm_container(args: ModelServerArgs) -> dict:
         "args": vllm.serve_args(args.cache.model_ref, args.model, spec, port),
         "env": env,
         "ports": [
-            {"containerPort": port, "name": "vllm", "protocol": "TCP"},
-            {"containerPort": NIXL_SIDE_CHANNEL_PORT, "name": "nixl", "protocol": "TCP"},
+            {"containerPort": port, "name": VLLM_PORT_NAME, "protocol": "TCP"},
+            {"containerPort": NIXL_SIDE_CHANNEL_PORT, "name": NIXL_PORT_NAME, "protocol": "TCP"},
         ],
         "resources": res,
         "startupProbe": {
@@ -221,7 +237,7 @@ def routing_sidecar(args: ModelServerArgs) -> dict:
             f"--zap-log-level={args.sidecar_log_level}",
             "--secure-proxy=false",
         ],
-        "ports": [{"containerPort": POOL_TARGET_PORT, "name": "sidecar", "protocol": "TCP"}],
+        "ports": [{"containerPort": POOL_TARGET_PORT, "name": SIDECAR_PORT_NAME, "protocol": "TCP"}],
         "readinessProbe": {"httpGet": {"path": "/health", "port": "sidecar"}, "periodSeconds": 5},
         "resources": resources("250m", "256Mi", limit_memory="1Gi"),
         "securityContext": {"allowPrivilegeEscalation": False, "runAsNonRoot": True},

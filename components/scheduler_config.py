@@ -13,6 +13,8 @@ from components.config.model import SchedulerConfig
 
 CONFIG_FILE = "pd-config.yaml"
 CONFIG_DIR = "/config"
+# On the picker's pod template: a digest of the config it reads at start.
+CONFIG_HASH_ANNOTATION = "llm-d.ai/config-sha256"
 PREFILL_PROFILE, DECODE_PROFILE = "prefill", "decode"
 
 

@@ -15,7 +15,7 @@ HF_TOKEN = "hf_TESTTOKEN_do_not_leak_123"
 
 @functools.lru_cache(maxsize=None)
 def _validator(sets: tuple[str, ...] = ()) -> SchemaValidator:
-    return SchemaValidator(crd_dir_from_env(), no_schema_allowed=NO_PUBLISHED_SCHEMA, sets=sets)
+    return SchemaValidator(crd_dir_from_env(), no_schema_allowed=NO_PUBLISHED_SCHEMA, program_crds=True, sets=sets)
 
 
 def validator_for(config: StackConfig | tuple[str, dict]) -> SchemaValidator:

@@ -15,6 +15,7 @@ The number of cases each test ran is printed in pytest's terminal summary.
 """
 
 import copy
+import ipaddress
 import math
 import os
 import re
@@ -38,9 +39,11 @@ from components.config.gke import (
     RDMA_MIN_VERSION,
     version_at_least,
 )
+from components.config.base import QUANTITY
 from components.config.load import validate
 from components.config.model import ROLE_DEFAULTS, StackConfig
 from components.config.rules import CONTROL_PLANE_NAMESPACES, SYSTEM_NAMESPACES
+from components.model_catalog import KNOWN_MODELS
 from components.vllm import MANAGED_ENV, MANAGED_FLAGS
 from conftest import validator_for
 from tools.invariants import SECRET_ENV_NAME, Context, check_run, parse_flags, vllm_containers
@@ -134,6 +137,8 @@ def run(platform: str, config: dict, token: Optional[str], plaintext_token: bool
     secrets = {"hfToken": token} if token and not plaintext_token else None
     if token and plaintext_token:
         config = {**config, "hfToken": token}
+    if needs_api_key(config):
+        secrets = {**(secrets or {}), "gatewayApiKey": API_KEY}
     if platform == "gke":
         return GKE_RUN(config, secrets=secrets, **kwargs)
     return run_program(platform, config, secrets, **kwargs)
@@ -175,6 +180,8 @@ _UNITS = {"": 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, 
 
 def bytes_of(quantity: str) -> float:
     """A Kubernetes quantity as a number (the test's own reading, independent of the program's)."""
+    if isinstance(quantity, (int, float)):
+        return float(quantity)
     number, unit = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", quantity).groups()
     return float(number) * _UNITS[unit]
 
@@ -184,8 +191,9 @@ def quantity(values: list[str], units=("", "m", "k", "M", "G", "Ki", "Mi", "Gi",
     return st.one_of(st.sampled_from(values), random)
 
 
-CPU = quantity(["1", "4", "8", "16", "32", "128", "500m", "1500m", "2.5"])
-MEMORY = quantity(["512Mi", "16Gi", "64Gi", "128Gi", "1Ti", "64G"])
+# `pulumi config set --path decode.cpu 16` stores a number: accepted as Kubernetes accepts it.
+CPU = st.one_of(quantity(["1", "4", "8", "16", "32", "128", "500m", "1500m", "2.5"]), st.sampled_from([1, 16, 0.5, 2.5, 128]))
+MEMORY = st.one_of(quantity(["512Mi", "16Gi", "64Gi", "128Gi", "1Ti", "64G"]), st.sampled_from([68719476736, 17179869184]))
 DURATION = st.builds(lambda n, u: f"{n}{u}", st.integers(1, 3600), st.sampled_from("smh"))
 PRINTABLE = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=30)
 ENV_NAME = st.from_regex(r"\A[A-Za-z_][A-Za-z0-9_]{0,20}\Z")
@@ -262,6 +270,7 @@ IMAGES = {
     "schedulerImage": ["ghcr.io/llm-d/llm-d-inference-scheduler:v0.5.0", "registry.local:5000/llm-d/scheduler:v0.5.0"],
     "routingSidecarImage": ["ghcr.io/llm-d/llm-d-routing-sidecar:v0.5.0", "ghcr.io/llm-d/llm-d-routing-sidecar:v0.4.0"],
     "verifierImage": ["python:3.12-slim", "python:3.13-slim"],
+    "fillImage": ["python:3.12-slim", "python:3.13-slim", "registry.local:5000/hf-downloader:1.28"],
     "inferencePerfImage": ["quay.io/inference-perf/inference-perf:v0.4.0"],
 }
 DIGEST = st.text("0123456789abcdef", min_size=64, max_size=64)
@@ -270,6 +279,65 @@ DIGEST = st.text("0123456789abcdef", min_size=64, max_size=64)
 def image(choices: list[str]) -> st.SearchStrategy[str]:
     pinned_by_digest = st.builds(lambda i, d: i.split(":")[0] + "@sha256:" + d, st.sampled_from(choices), DIGEST)
     return st.one_of(st.sampled_from(choices), pinned_by_digest)
+
+
+SECRET_KEY_NAME = st.one_of(st.sampled_from(["api-key", "ci", "key.v2"]), st.from_regex(r"\A[-._a-zA-Z0-9]{1,30}\Z").filter(lambda k: k not in (".", "..")))
+SOURCE_RANGE = st.one_of(
+    st.sampled_from(["203.0.113.0/24", "198.51.100.7/32", "10.0.0.0/8", "0.0.0.0/0", "2001:db8::/32"]),
+    st.builds(lambda a, b, n: str(ipaddress.ip_network(f"{a}.{b}.0.0/{n}", strict=False)), st.integers(1, 223), st.integers(0, 255), st.integers(8, 32)),
+)
+API_KEY = "sk-property-test-key-0123456789"
+
+
+def needs_api_key(config: dict) -> bool:
+    """The Pulumi secret gatewayApiKey is the key source: authenticated, and no operator Secret named."""
+    gateway = config.get("gateway")
+    gateway = gateway if isinstance(gateway, dict) else {}  # a mutation may make it any type
+    auth = gateway.get("auth") if isinstance(gateway.get("auth"), dict) else {}
+    mode = auth.get("mode") or ("apiKey" if gateway.get("exposure") == "public" else "none")
+    return mode == "apiKey" and not auth.get("secret") and gateway.get("provider", "istio") in ("istio", "gke")
+
+
+def secure(draw, config: dict, provider: str) -> None:
+    """Make the drawn gateway.exposure/auth/allowedSourceRanges a combination the provider supports."""
+    gateway = config.get("gateway")
+    if not gateway:
+        return
+    auth = gateway.get("auth")
+    if provider == "kgateway":  # no API-key authentication at v2.1.1: internal, unauthenticated only
+        gateway.pop("exposure", None)
+        gateway.pop("allowedSourceRanges", None)
+        if auth:
+            auth.pop("secret", None)
+            if "mode" in auth:
+                auth["mode"] = "none"
+        return
+    if provider == "gke" and "exposure" not in gateway and draw(st.booleans()):
+        gateway["exposure"] = "public"  # the Cloud Armor path, otherwise rarely drawn
+    public = gateway.get("exposure") == "public"
+    if provider == "gke":
+        if "gkeClass" in gateway:
+            gateway["gkeClass"] = "gke-l7-regional-external-managed" if public else "gke-l7-rilb"
+        if not public:
+            gateway.pop("allowedSourceRanges", None)
+            if auth:
+                auth.pop("secret", None)
+                auth.pop("mode", None)
+        else:
+            if auth:
+                auth.pop("secret", None)
+                if auth.get("mode") == "none":
+                    auth.pop("mode")
+            if "allowedSourceRanges" not in gateway and draw(st.booleans()):  # rare otherwise: only here it is valid
+                gateway["allowedSourceRanges"] = draw(st.lists(SOURCE_RANGE, min_size=1, max_size=3))
+        return
+    gateway.pop("allowedSourceRanges", None)
+    if auth:
+        if public and auth.get("mode") == "none":
+            auth.pop("mode")
+        mode = auth.get("mode") or ("apiKey" if public else "none")
+        if mode == "none":
+            auth.pop("secret", None)
 
 
 def block(required: dict, optional: dict) -> st.SearchStrategy[dict]:
@@ -354,6 +422,9 @@ def common_blocks(gke: bool = False) -> dict:
         {},
         {
             "gkeClass": st.sampled_from(["gke-l7-regional-external-managed", "gke-l7-rilb"]),
+            "exposure": st.sampled_from(["internal", "public"]),
+            "auth": block({}, {"mode": st.sampled_from(["none", "apiKey"]), "secret": dns_label(30), "key": SECRET_KEY_NAME}),
+            "allowedSourceRanges": st.lists(SOURCE_RANGE, min_size=1, max_size=3),
             "installControlPlane": st.booleans(),
             "proxyLogLevel": st.sampled_from(["trace", "debug", "info", "warning", "error", "critical", "off"]),
             "proxyResources": block({}, {"cpuRequest": CPU, "memoryRequest": MEMORY, "cpuLimit": CPU, "memoryLimit": MEMORY}),
@@ -389,7 +460,15 @@ def common_blocks(gke: bool = False) -> dict:
             "logVerbosity": st.integers(0, 5),
         },
     )
-    monitoring = block({}, {"enabled": st.booleans(), "modelServerInterval": DURATION, "schedulerInterval": DURATION})
+    monitoring = block(
+        {},
+        {
+            "enabled": st.booleans(),
+            "modelServerInterval": DURATION,
+            "schedulerInterval": DURATION,
+            "namespaces": st.lists(dns_label(30), min_size=1, max_size=3),
+        },
+    )
     verification = block({}, {"enabled": st.booleans(), "timeoutSeconds": st.integers(30, 7200)})
     stage = st.fixed_dictionaries({"concurrency": st.integers(1, 10000), "requests": st.integers(1, 10**6)})
     benchmark = block(
@@ -406,6 +485,8 @@ def common_blocks(gke: bool = False) -> dict:
         },
     )
     versions = block({}, {key: image(choices) for key, choices in IMAGES.items()})
+    price = st.one_of(st.integers(0, 200), st.floats(min_value=0, max_value=500, allow_nan=False, allow_infinity=False))
+    pricing = block({}, {"gpuNodeHour": price, "gpuHour": price, "systemNodeHour": price})
     blocks = {
         "namespace": st.one_of(st.sampled_from(["llm-d-pd", "llm-d", "default", "team-a-inference"]), dns_label(63)),
         "createNamespace": st.booleans(),
@@ -418,8 +499,15 @@ def common_blocks(gke: bool = False) -> dict:
         "verification": verification,
         "benchmark": benchmark,
         "versions": versions,
+        "pricing": pricing,
     }
     return {key: maybe(strategy) for key, strategy in blocks.items()}
+
+
+def known_size(model: dict) -> float:
+    """The weights' size the config model assumes when model.sizeGb is left out."""
+    name = model.get("name")
+    return KNOWN_MODELS[name].size_gb if isinstance(name, str) and name in KNOWN_MODELS else 65.0
 
 
 @st.composite
@@ -435,6 +523,7 @@ def finish(draw, config: dict, blocks: dict, providers: list[str]) -> tuple[dict
     # The vendored CRD bundles are static data (tests/gateway/test_crds.py checks them) and cost ~0.5 s of
     # mock serialization per run: most runs skip them, two in five install or adopt them.
     config.setdefault("gateway", {})["crds"] = draw(st.sampled_from(["skip", "skip", "skip", "install", "adopt"]))
+    secure(draw, config, provider)
     # A namespace the cluster or the control plane owns is refused (see rules._namespace_is_ours).
     namespace = config.get("namespace", "llm-d-pd")
     installs_control_plane = config.get("gateway", {}).get("installControlPlane", True)
@@ -443,7 +532,8 @@ def finish(draw, config: dict, blocks: dict, providers: list[str]) -> tuple[dict
     elif namespace in SYSTEM_NAMESPACES and config.get("createNamespace", True):
         config["createNamespace"] = False
     # The cache must hold the weights wherever the pods write them (download mode, or a PVC).
-    size_gb = config.get("model", {}).get("sizeGb", 65.0)
+    model = config.get("model", {})
+    size_gb = model.get("sizeGb", known_size(model))
     cache = config.get("modelCache", {})
     if cache.get("mode", "shared") == "download" or config["platform"]["kind"] != "gke":
         if bytes_of(cache.get("size", "250Gi")) < size_gb * 1e9:
@@ -486,10 +576,9 @@ IB_RDMA = block(
     },
 )
 IB_PLATFORM = block(
-    {"kind": st.just("existing")},
+    {"kind": st.just("existing"), "context": dns_label(20)},
     {
         "kubeconfig": st.sampled_from(["~/.kube/config", "/etc/kube/config"]),
-        "context": dns_label(20),
         "gpuResource": st.sampled_from(["nvidia.com/gpu", "amd.com/gpu"]),
         "rdma": IB_RDMA,
     },
@@ -510,7 +599,8 @@ def ib_configs(draw) -> tuple[dict, Optional[str]]:
 
 
 GKE_ZONES = ["europe-west1-b", "us-central1-a", "us-central1-b", "us-east4-b", "us-west1-c"]
-GKE_VERSIONS = ["1.31.4-gke.1183000", "1.31.7-gke.1265000", "1.32.2-gke.1652000", "1.33.5-gke.1080000", "1.34.1-gke.1829001", "1.35.0-gke.1000"]
+# Exact pins and prefixes (resolved by the mock's engine-versions lookup, tools/mock_runtime.ENGINE_VERSIONS).
+GKE_VERSIONS = ["1.31.4-gke.1183000", "1.31.7-gke.1265000", "1.32.2-gke.1652000", "1.33.5-gke.1080000", "1.34.1-gke.1829001", "1.35.0-gke.1000", "1.31", "1.32", "1.33", "1.34", "1.34.1", "1.35"]
 RANGE_NAMES = ["primary", "gvnic", "rdma", "pods", "services", "proxyOnly", "master"]
 # Prefix lengths each range may take (rdma: one range split into 8 subnets of at least /29).
 PREFIXES = {"primary": (16, 29), "gvnic": (16, 29), "rdma": (16, 26), "pods": (14, 21), "services": (16, 24), "proxyOnly": (20, 26), "master": (28, 28)}
@@ -585,7 +675,7 @@ def gke_configs(draw) -> tuple[dict, Optional[str]]:
         if max_nodes != 2 or draw(st.booleans()):
             pool["nodeCount"] = max_nodes  # left out: 2
     platform = {"kind": "gke", "region": zone.rsplit("-", 1)[0], "zone": zone, **draw(GKE_PLATFORM_FIELDS)}
-    # gkeVersion left out is 1.34.1-gke.1829001, new enough for everything.
+    # gkeVersion left out is 1.34 (resolved to the newest 1.34), new enough for everything.
     versions = [v for v in GKE_VERSIONS if capacity_kind != "flexStart" or version_at_least(v, FLEX_START_MIN_VERSION)]
     version = draw(st.one_of(st.none(), st.sampled_from(versions)))
     if version:
@@ -602,8 +692,11 @@ def gke_configs(draw) -> tuple[dict, Optional[str]]:
 # --- valid configs deploy correctly ------------------------------------------------------------
 def typed(platform: str, config: dict, token: Optional[str]) -> StackConfig:
     """The config model's reading of `config` (the same call the program makes)."""
-    raw = {**config, "hfToken": token} if token else config
-    return validate(raw, {"hfToken"} if token else set(), platform, PROJECT)
+    raw = {**config, "hfToken": token} if token else dict(config)
+    secret = {"hfToken"} if token else set()
+    if needs_api_key(config):
+        raw, secret = {**raw, "gatewayApiKey": API_KEY}, secret | {"gatewayApiKey"}
+    return validate(raw, secret, platform, PROJECT)
 
 
 SEEN_KEYS: set[str] = set()  # every config key the valid tests generated (for the coverage test)
@@ -617,7 +710,7 @@ def assert_deploys_correctly(platform: str, config: dict, token: Optional[str]) 
     objects = result.kube()
     errors = [e for obj in objects for e in validator_for(stack).errors(obj.inputs)]
     assert errors == [], errors
-    context = Context.from_stack_config(stack, [token] if token else [])
+    context = Context.from_stack_config(stack, ([token] if token else []) + ([API_KEY] if needs_api_key(config) else []))
     assert check_run(result, context) == []
     assert_follows_config(result, stack)
 
@@ -790,7 +883,7 @@ def _unknown_key(data, platform, config, token):
     allowed = {_alias(n, i) for n, i in model.model_fields.items()}
     typos = [_snake(a) for a in allowed if _snake(a) != a]
     key = data.draw(st.one_of(st.sampled_from(typos), WORD) if typos else WORD)
-    if key in allowed or (not path and key == "hfToken"):
+    if key in allowed or (not path and key in ("hfToken", "gatewayApiKey")):
         key += "Typo"
     value = data.draw(st.one_of(st.integers(), st.text(max_size=5), st.booleans(), st.just({"a": 1})))
     set_path(config, (*path, key), value)
@@ -806,10 +899,13 @@ WRONG = {
     list: ["x", {"a": 1}, 5],
     dict: ["x", [1], 5],
     "model": ["x", [1], 5],
+    "quantity": [["x"], {"a": "b"}, True],  # a number is a quantity (as Kubernetes reads it)
 }
 
 
-def _kind(annotation: Any) -> Any:
+def _kind(annotation: Any, metadata: tuple = ()) -> Any:
+    if any(getattr(m, "pattern", None) == QUANTITY for m in metadata):
+        return "quantity"
     inner = _unwrap(annotation)
     if typing.get_origin(inner) is typing.Literal:
         return "literal"
@@ -825,7 +921,7 @@ def _typed_fields(config):
     for path, model, present in config_blocks(config):
         for name, info in model.model_fields.items():
             alias = _alias(name, info)
-            kind = _kind(info.annotation)
+            kind = _kind(info.annotation, tuple(info.metadata))
             if kind is None or alias == "kind":
                 continue
             if not path and (kind is str or kind == "literal"):
@@ -869,6 +965,12 @@ OUT_OF_RANGE: list[tuple] = [
     (("gateway", "gkeClass"), st.sampled_from(["gke-l7-global-external-managed", "istio"]), ("ib", "gke")),
     (("gateway", "proxyLogLevel"), st.sampled_from(["verbose", "ERROR"]), ("ib", "gke")),
     (("gateway", "crds"), st.sampled_from(["delete", "Install", True]), ("ib", "gke")),
+    (("gateway", "exposure"), st.sampled_from(["external", "Public", "private"]), ("ib", "gke")),
+    (("gateway", "auth", "mode"), st.sampled_from(["basic", "apikey", "jwt"]), ("ib", "gke")),
+    (("gateway", "auth", "secret"), st.sampled_from(["Team_Keys", "-x", "a" * 64]), ("ib", "gke")),
+    (("gateway", "auth", "key"), st.sampled_from(["a b", "k/y", ""]), ("ib", "gke")),
+    (("gateway", "allowedSourceRanges", 0), st.sampled_from(["10.0.0.1/8", "office", "10.0.0.0/33", "203.0.113.0/"]), ("ib", "gke")),
+    (("monitoring", "namespaces", 0), st.sampled_from(["Monitoring", "-x", "gmp_system"]), ("ib", "gke")),
     (("gateway", "listenerPort"), st.sampled_from([0, -80, 65536]), ("ib", "gke")),
     (("gateway", "proxyResources", "cpuRequest"), BAD_QUANTITY, ("ib", "gke")),
     (("model", "name"), st.sampled_from(["gpt-oss-120b", "a/b/c", "/x", "-a/b", "a b/c"]), ("ib", "gke")),
@@ -888,7 +990,11 @@ OUT_OF_RANGE: list[tuple] = [
     (("benchmark", "stages", 0), st.sampled_from([{"concurrency": 0, "requests": 5}, {"concurrency": 10001, "requests": 5}]), ("ib", "gke"), "benchmark.stages[0].concurrency"),
     (("benchmark", "inputTokens"), st.sampled_from([0, -1]), ("ib", "gke")),
     (("benchmark", "resultsSize"), BAD_QUANTITY, ("ib", "gke")),
+    (("pricing", "gpuNodeHour"), st.sampled_from([-1, -0.01]), ("ib", "gke")),
+    (("pricing", "gpuHour"), st.sampled_from([-10.5]), ("ib", "gke")),
+    (("pricing", "systemNodeHour"), st.sampled_from([-1]), ("ib", "gke")),
     *[(("versions", key), BAD_IMAGE, ("ib", "gke")) for key in IMAGES],
+    (("platform", "context"), st.sampled_from(["", "  "]), ("ib",)),
     (("platform", "gpusPerNode"), st.sampled_from([0, 17]), ("ib",)),
     (("platform", "gpuResource"), st.sampled_from(["gpu", "NVIDIA.com/GPU", "nvidia.com/"]), ("ib",)),
     (("platform", "rdma", "resourceName"), st.sampled_from(["ib", "rdma/", "RDMA/ib"]), ("ib",)),
@@ -899,7 +1005,7 @@ OUT_OF_RANGE: list[tuple] = [
     (("platform", "zone"), st.sampled_from(["europe-west1", "europe-west1-B", "b"]), ("gke",)),
     (("platform", "clusterName"), st.sampled_from(["LLMD", "1abc", "a-"]), ("gke",)),
     (("platform", "releaseChannel"), st.sampled_from(["regular", "BETA"]), ("gke",)),
-    (("platform", "gkeVersion"), st.sampled_from(["1.34", "1.34.1", "v1.34.1-gke.1"]), ("gke",)),
+    (("platform", "gkeVersion"), st.sampled_from(["1", "1.34.x", "v1.34.1-gke.1", "latest", 1.34]), ("gke",)),
     (("platform", "network", "pods"), st.sampled_from(["10.0.0.0/33", "10.0.0.1/8", "fd00::/64", "not-a-cidr"]), ("gke",)),
     (("platform", "gpuPool", "bootDiskType"), st.sampled_from(["pd-ssd", "hyperdisk-extreme"]), ("gke",)),
     (("platform", "gpuPool", "gpuDriverVersion"), st.sampled_from(["R550", "latest"]), ("gke",)),
@@ -991,8 +1097,44 @@ def _managed_env(data, platform, config, token):
 
 @mutation("managed gateway off GKE", lambda p, c, t: p == "ib", platforms=("ib",))
 def _gke_gateway_on_ib(data, platform, config, token):
-    config.setdefault("gateway", {})["provider"] = "gke"
+    gateway = config.setdefault("gateway", {})
+    for key in ("exposure", "auth", "allowedSourceRanges", "gkeClass"):
+        gateway.pop(key, None)
+    gateway["provider"] = "gke"
     return config, token, "gateway.provider"
+
+
+def _istio(platform, config, token):
+    return (config.get("gateway") or {}).get("provider", "istio") == "istio"
+
+
+@mutation("public gateway with authentication turned off", _istio)
+def _public_without_auth(data, platform, config, token):
+    config.setdefault("gateway", {}).update(exposure="public", auth={"mode": "none"})
+    config["gateway"].pop("allowedSourceRanges", None)
+    return config, token, "gateway.auth.mode"
+
+
+@mutation("public kgateway (no API-key auth at v2.1.1)", lambda p, c, t: (c.get("gateway") or {}).get("provider") == "kgateway")
+def _public_kgateway(data, platform, config, token):
+    config["gateway"].update(exposure="public")
+    config["gateway"].pop("auth", None)
+    return config, token, "gateway.exposure"
+
+
+@mutation("source allowlist where no Cloud Armor applies", lambda p, c, t: not ((c.get("gateway") or {}).get("provider") == "gke" and c["gateway"].get("exposure") == "public"))
+def _allowlist_off_public_gke(data, platform, config, token):
+    config.setdefault("gateway", {})["allowedSourceRanges"] = [data.draw(SOURCE_RANGE)]
+    return config, token, "gateway.allowedSourceRanges"
+
+
+@mutation("API key on the internal GKE class", lambda p, c, t: p == "gke" and (c.get("gateway") or {}).get("provider") == "gke", platforms=("gke",))
+def _gke_internal_api_key(data, platform, config, token):
+    gateway = config["gateway"]
+    for key in ("exposure", "allowedSourceRanges", "gkeClass"):
+        gateway.pop(key, None)
+    gateway["auth"] = {"mode": "apiKey"}
+    return config, token, "gateway.auth.mode"
 
 
 def _cache_written(platform, config, token):
@@ -1002,7 +1144,7 @@ def _cache_written(platform, config, token):
 @mutation("cache smaller than the weights", _cache_written)
 def _small_cache(data, platform, config, token):
     model = config.setdefault("model", {})
-    model["sizeGb"] = max(model.get("sizeGb", 65.0), 2.0)
+    model["sizeGb"] = max(model.get("sizeGb", known_size(model)), 2.0)
     config.setdefault("modelCache", {})["size"] = data.draw(st.sampled_from(["1Gi", "512Mi", "1G"]))
     return config, token, "modelCache.size"
 
@@ -1028,7 +1170,7 @@ def _pool(config):
 
 
 def _version(config):
-    return config["platform"].get("gkeVersion", "1.34.1-gke.1829001")
+    return config["platform"].get("gkeVersion", "1.34")
 
 
 def _flex(config):
@@ -1290,7 +1432,7 @@ def closed_gap(reason: str):
     return lambda test: test
 
 
-IB = {"platform": {"kind": "existing"}}
+IB = {"platform": {"kind": "existing", "context": "ib"}}
 
 
 @closed_gap("components/config/base.quantity_value misreads Ki ('100Ki'.rstrip('kMGTPEimn') is '100K'): ValueError, not a RunError")
@@ -1316,7 +1458,7 @@ def test_known_gap_toleration_exists_with_value():
 
 @closed_gap("platform.rdma.env is not checked against the managed env vars; the vLLM container gets HF_HUB_OFFLINE twice")
 def test_known_gap_rdma_env_overrides_a_managed_variable():
-    config = {"platform": {"kind": "existing", "rdma": {"env": {"HF_HUB_OFFLINE": "0"}}}}
+    config = {"platform": {"kind": "existing", "context": "ib", "rdma": {"env": {"HF_HUB_OFFLINE": "0"}}}}
     accepted_correctly_or_refused("ib", config, "platform.rdma.env")
 
 

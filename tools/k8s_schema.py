@@ -14,6 +14,7 @@ Strict as in `kubectl apply --validate=strict`: an unknown field is an error.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import pathlib
@@ -104,6 +105,18 @@ def _json_schema_kind(schema: dict, stem: str, path: pathlib.Path) -> str:
     if found := schema.get("properties", {}).get("kind", {}).get("enum") or words:
         return found[0]
     raise ValueError(f"{path}: cannot infer the kind (no properties.kind.enum, and '{stem}' not in description)")
+
+
+# CRDs the program needs that the shared set lacks, kept with the code (Istio's AuthorizationPolicy).
+REPO_CRD_DIR = pathlib.Path(__file__).resolve().parent / "crds"
+
+
+def _all_crd_schemas(crd_dir: pathlib.Path) -> Iterator[tuple[str, str, dict, pathlib.Path]]:
+    shared = list(_crd_schemas(crd_dir))
+    known = {(api_version, kind) for api_version, kind, _, _ in shared}
+    yield from shared
+    if REPO_CRD_DIR.is_dir() and REPO_CRD_DIR.resolve() != crd_dir.resolve():
+        yield from (entry for entry in _crd_schemas(REPO_CRD_DIR) if entry[:2] not in known)
 
 
 def _crd_schemas(crd_dir: pathlib.Path) -> Iterator[tuple[str, str, dict, pathlib.Path]]:
@@ -219,8 +232,10 @@ def _api_version(gvk: dict) -> str:
 
 class SchemaValidator:
     def __init__(self, crd_dir: str | os.PathLike, kubernetes_version: str = "1.33.0",
-                 no_schema_allowed: set[tuple[str, str]] | frozenset = frozenset(), sets: tuple[str, ...] = ()):
-        """`sets`: extra CRD folders under `crd_dir` (e.g. `_alt/kgateway-v2.1.1`) read beside the default
+                 no_schema_allowed: set[tuple[str, str]] | frozenset = frozenset(), program_crds: bool = False,
+                 sets: tuple[str, ...] = ()):
+        """`program_crds`: also the CRDs kept with the program (REPO_CRD_DIR) for kinds `crd_dir` lacks.
+        `sets`: extra CRD folders under `crd_dir` (e.g. `_alt/kgateway-v2.1.1`) read beside the default
         files, as a deployment's gateway provider needs them (components/gateway/select.py `crd_schema_sets`)."""
         self.no_schema_allowed = set(no_schema_allowed)
         self.kubernetes_version = self._schema_version(kubernetes_version)
@@ -231,11 +246,13 @@ class SchemaValidator:
         self._crd: dict[tuple[str, str], Any] = {}
         self._served: dict[str, list[str]] = {}  # kind -> apiVersions served by CRDs
         origin: dict[tuple[str, str], pathlib.Path] = {}
-        roots = [pathlib.Path(crd_dir), *(pathlib.Path(crd_dir) / name for name in sets)]
-        missing = [str(root) for root in roots if not root.is_dir()]
+        extra = [pathlib.Path(crd_dir) / name for name in sets]
+        missing = [str(root) for root in extra if not root.is_dir()]
         if missing:
             raise FileNotFoundError(f"CRD schema folder(s) {', '.join(missing)} do not exist")
-        for api_version, kind, schema, path in (entry for root in roots for entry in _crd_schemas(root)):
+        schemas = _all_crd_schemas(pathlib.Path(crd_dir)) if program_crds else _crd_schemas(pathlib.Path(crd_dir))
+        extra_schemas = (entry for root in extra for entry in _crd_schemas(root))
+        for api_version, kind, schema, path in itertools.chain(schemas, extra_schemas):
             if (api_version, kind) in origin:
                 raise ValueError(f"{api_version}/{kind} is defined twice: {origin[api_version, kind]} and {path}")
             origin[api_version, kind] = path

@@ -7,6 +7,7 @@ dependencies, provider and options.
 
 import base64
 import json
+import logging
 import os
 import runpy
 from dataclasses import dataclass, field
@@ -39,6 +40,18 @@ class Registration:
     retain_on_delete: bool
     delete_before_replace: bool
     secret_paths: set[str] = field(default_factory=set)  # dotted paths of every secret value
+    # The other options that change what the engine does (see tools/plan/steps.py).
+    protect: bool = False
+    delete_before_replace_defined: bool = False  # set explicitly: it then overrides the provider's choice
+    ignore_changes: list[str] = field(default_factory=list)
+    replace_on_changes: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
+    deleted_with: str = ""
+    transforms: int = 0  # transform callbacks: on a Chart/ConfigFile they also rewrite its children
+    # What those transforms set on a child of each probed type (e.g. ignoreChanges on a webhook config).
+    transform_effects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    remote: bool = False  # a component the provider builds (helm.sh/v4 Chart, yaml/v2 ConfigFile)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)  # input key -> URNs it reads
 
     @property
     def is_kube_object(self) -> bool:
@@ -64,6 +77,7 @@ class ProgramRun:
     registrations: list[Registration] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     error: Optional[BaseException] = None  # set only when run with expect_error=True
+    warnings: list[str] = field(default_factory=list)  # what `pulumi.log.warn` said (the CLI's warnings)
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -104,8 +118,58 @@ def computed_outputs(type_: str, inputs: dict[str, Any], unknown: Optional[str] 
         return {"endpoint": unknown or CLUSTER_ENDPOINT, "masterAuth": {"clusterCaCertificate": unknown or CLUSTER_CA}}
     if type_ == "gcp:serviceaccount/account:Account":
         email = f"{inputs.get('accountId')}@{inputs.get('project')}.iam.gserviceaccount.com"
-        return {"email": email, "member": f"serviceAccount:{email}"}
+        # `name` is what IAM bindings on the account take as serviceAccountId.
+        name = f"projects/{inputs.get('project')}/serviceAccounts/{email}"
+        return {"email": email, "member": f"serviceAccount:{email}", "name": name}
     return {}
+
+
+# The GKE versions a region offers, newest first (what the engine-versions lookup reads); tests may
+# replace it. The newest of each minor is past every threshold in components/config/gke.py.
+ENGINE_VERSIONS = [
+    "1.35.0-gke.1795000",
+    "1.34.1-gke.1829001",
+    "1.34.0-gke.1626000",
+    "1.33.5-gke.1080000",
+    "1.32.9-gke.1108000",
+    "1.31.13-gke.1023000",
+]
+RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
+
+
+def engine_versions(args: dict[str, Any]) -> dict[str, Any]:
+    """gcp:container/getEngineVersions: like the provider, string-prefix filtered, first match per channel."""
+    matching = [v for v in ENGINE_VERSIONS if v.startswith(args.get("versionPrefix") or "")]
+    newest = matching[0] if matching else ""
+    return {
+        "id": "engine-versions",
+        "location": args.get("location"),
+        "project": args.get("project"),
+        "defaultClusterVersion": ENGINE_VERSIONS[0],
+        "latestMasterVersion": newest,
+        "latestNodeVersion": newest,
+        "validMasterVersions": matching,
+        "validNodeVersions": matching,
+        "releaseChannelDefaultVersion": {c: ENGINE_VERSIONS[0] for c in RELEASE_CHANNELS},
+        "releaseChannelLatestVersion": {c: newest for c in RELEASE_CHANNELS} if newest else {},
+    }
+
+
+CALLS = {"gcp:container/getEngineVersions:getEngineVersions": engine_versions}
+
+
+class _Logs(logging.Handler):
+    """The engine's log channel under mocks: warnings collected for the caller, nothing printed."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.warnings: list[str] = []
+        self.logger = logging.Logger("llmd-mock-engine")  # not registered: one per run, no propagation
+        self.logger.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            self.warnings.append(record.getMessage())
 
 
 class _Mocks(pulumi.runtime.Mocks):
@@ -116,6 +180,8 @@ class _Mocks(pulumi.runtime.Mocks):
         return [f"{args.name}-id", {**computed_outputs(args.typ, args.inputs, self.unknown), **args.inputs}]
 
     def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token in CALLS:
+            return CALLS[args.token](plain(args.args))
         raise NotImplementedError(f"the program called {args.token}; add a fixture for it")
 
 
@@ -146,9 +212,83 @@ class _RecordingMonitor(mocks.MockMonitor):
                     },
                     retain_on_delete=bool(request.retainOnDelete),
                     delete_before_replace=bool(request.deleteBeforeReplace),
+                    **_engine_options(request),
                 )
             )
         return response
+
+
+def _engine_options(request) -> dict[str, Any]:
+    aliases = [_alias(a) for a in request.aliases] + list(request.aliasURNs)
+    return {
+        "protect": bool(request.protect),
+        "delete_before_replace_defined": bool(request.deleteBeforeReplaceDefined),
+        "ignore_changes": list(request.ignoreChanges),
+        "replace_on_changes": list(request.replaceOnChanges),
+        "aliases": sorted(set(aliases)),
+        "deleted_with": request.deletedWith,
+        "transforms": len(request.transforms),
+        "transform_effects": _transform_effects(request),
+        "remote": bool(request.remote),
+        "property_dependencies": {
+            key: sorted(set(deps.urns)) for key, deps in request.propertyDependencies.items() if deps.urns
+        },
+    }
+
+
+# Children a Helm chart or YAML bundle renders that a controller may also write: a transform on the
+# component runs for each child at `up`; offline we run it once per type on a bare object of that type.
+TRANSFORM_PROBES = tuple(f"kubernetes:{t}" for t in (
+    "admissionregistration.k8s.io/v1:ValidatingWebhookConfiguration",
+    "admissionregistration.k8s.io/v1:MutatingWebhookConfiguration",
+    "apiextensions.k8s.io/v1:CustomResourceDefinition", "apps/v1:Deployment", "apps/v1:DaemonSet",
+    "apps/v1:StatefulSet", "core/v1:Service", "core/v1:ConfigMap", "core/v1:Secret", "core/v1:ServiceAccount",
+    "rbac.authorization.k8s.io/v1:ClusterRole", "rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+    "rbac.authorization.k8s.io/v1:Role", "rbac.authorization.k8s.io/v1:RoleBinding", "policy/v1:PodDisruptionBudget",
+    "autoscaling/v2:HorizontalPodAutoscaler",
+))
+
+
+def _transform_effects(request) -> dict[str, dict[str, Any]]:
+    """type -> the engine options the resource's transforms set on a child of that type."""
+    if not request.transforms:
+        return {}
+    from google.protobuf import struct_pb2  # noqa: PLC0415
+    from pulumi.runtime.proto import resource_pb2  # noqa: PLC0415
+
+    # The SDK keeps each transform behind a callback token; this is the one private use (tests/
+    # test_plan_options.py fails if the SDK changes it).
+    server = pulumi.runtime.settings.SETTINGS.callbacks
+    effects: dict[str, dict[str, Any]] = {}
+    for type_ in TRANSFORM_PROBES:
+        api_version, kind = type_.removeprefix("kubernetes:").replace("core/", "", 1).rsplit(":", 1)
+        props = struct_pb2.Struct()
+        props.update({"apiVersion": api_version, "kind": kind, "metadata": {"name": f"{request.name}-probe"}})
+        for callback in request.transforms:
+            probe = resource_pb2.TransformRequest(type=type_, name=f"{request.name}-probe", custom=True,
+                                                  parent="", properties=props,
+                                                  options=resource_pb2.TransformResourceOptions())
+            response = _sync_await(server._callbacks[callback.token](probe.SerializeToString()))
+            options = response.options
+            found = {"ignoreChanges": list(options.ignore_changes), "replaceOnChanges": list(options.replace_on_changes),
+                     "deleteBeforeReplace": options.delete_before_replace if options.HasField("delete_before_replace")
+                     else None, "retainOnDelete": options.retain_on_delete if options.HasField("retain_on_delete")
+                     else None, "protect": options.protect if options.HasField("protect") else None}
+            for key, value in found.items():
+                if value not in (None, []):
+                    merged = effects.setdefault(type_, {})
+                    merged[key] = sorted({*merged.get(key, []), *value}) if isinstance(value, list) else value
+    return effects
+
+
+def _alias(alias) -> str:
+    """A URN, or the fields an alias spec sets (e.g. the SDK's old type tokens) as `type=...,name=...`."""
+    if alias.urn:
+        return alias.urn
+    spec = alias.spec
+    fields = {"name": spec.name, "type": spec.type, "stack": spec.stack, "project": spec.project,
+              "parentUrn": spec.parentUrn, "noParent": "true" if spec.noParent else ""}
+    return ",".join(f"{key}={value}" for key, value in fields.items() if value)
 
 
 async def _deserialize(struct) -> dict:
@@ -192,13 +332,22 @@ def stack_config(stack: str, overrides: Optional[dict[str, Any]] = None) -> dict
     """The stack file's `llmd:*` values (as YAML types), with top-level overrides applied."""
     path = ROOT / f"Pulumi.{stack}.yaml"
     values = (yaml.safe_load(path.read_text()) or {}).get("config", {}) if path.exists() else {}
-    config = {k.removeprefix(f"{PROJECT}:"): v for k, v in values.items() if k.startswith(f"{PROJECT}:")}
+    # The program's own keys without their prefix; keys of other namespaces as written (the program
+    # names its own keys misplaced there). Keys without any namespace: see `bare_keys`.
+    config = {k.removeprefix(f"{PROJECT}:"): v for k, v in values.items() if ":" in k}
     for key, value in (overrides or {}).items():
         if value is None:
             config.pop(key, None)
         else:
             config[key] = value
     return config
+
+
+def bare_keys(stack: str) -> list[str]:
+    """Keys of the stack file's `config:` without a `<namespace>:` (e.g. `decode:` for `llmd:decode:`)."""
+    path = ROOT / f"Pulumi.{stack}.yaml"
+    values = (yaml.safe_load(path.read_text()) or {}).get("config", {}) if path.exists() else {}
+    return sorted(str(k) for k in values if ":" not in str(k))
 
 
 def run_program(
@@ -218,12 +367,14 @@ def run_program(
     monitor = _RecordingMonitor(unknown_outputs)
     # A fresh root stack per run, so stack outputs of an earlier run in this process do not leak in.
     pulumi.runtime.settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
-    flat = {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
-    secret_keys = [f"{PROJECT}:{k}" for k in (secrets or {})]
-    flat.update({f"{PROJECT}:{k}": v for k, v in (secrets or {}).items()})
+    logs = _Logs()
+    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor, logger=logs.logger)
+    # A key with a namespace (`gcp:project`, a misplaced `lmd:decode`) is passed as written.
+    flat = {k if ":" in k else f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+    secret_keys = [k if ":" in k else f"{PROJECT}:{k}" for k in (secrets or {})]
+    flat.update({k if ":" in k else f"{PROJECT}:{k}": v for k, v in (secrets or {}).items()})
     pulumi.runtime.set_all_config(flat, secret_keys)
-    run = ProgramRun()
+    run = ProgramRun(warnings=logs.warnings)
 
     @pulumi.runtime.test
     def program():

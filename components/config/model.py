@@ -5,9 +5,10 @@ YAML. Unknown keys are errors at every depth. Rules that involve several keys li
 `rules.py`; this module checks each value on its own.
 """
 
+import ipaddress
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
 from components.config.base import (
     DNS_LABEL,
@@ -22,6 +23,7 @@ from components.config.base import (
     Strict,
 )
 from components.config.gke import GkeClusterConfig
+from components.model_catalog import DEFAULT_MODEL, DEFAULT_SIZE_GB, KNOWN_MODELS
 from components.versions import Versions
 
 
@@ -96,13 +98,22 @@ def default_decode() -> RoleConfig:
 
 
 class ModelConfig(Strict):
-    name: Annotated[str, StringConstraints(pattern=HF_MODEL_ID)] = "openai/gpt-oss-120b"
+    name: Annotated[str, StringConstraints(pattern=HF_MODEL_ID)] = DEFAULT_MODEL
     served_name: Optional[str] = None
     max_model_len: int = Field(default=32000, ge=256)
     block_size: Literal[16, 32, 64, 128] = 128
     requires_token: bool = False
-    # Bytes of weights fetched from the hub per download (gpt-oss-120b: about 65 GB).
-    size_gb: float = Field(default=65.0, gt=0)
+    # Bytes of weights fetched from the hub per download (gpt-oss-120b: about 65 GB). Left out, a
+    # model of components/model_catalog.py gets its own size; any other model gets this default.
+    size_gb: float = Field(default=DEFAULT_SIZE_GB, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_size(cls, data):
+        name = data.get("name") if isinstance(data, dict) else None
+        if isinstance(name, str) and "sizeGb" not in data and name in KNOWN_MODELS:
+            data = {**data, "sizeGb": KNOWN_MODELS[name].size_gb}
+        return data
 
     @property
     def served(self) -> str:
@@ -166,6 +177,9 @@ class MonitoringConfig(Strict):
     enabled: bool = True
     model_server_interval: Duration = "30s"
     scheduler_interval: Duration = "10s"
+    # Namespaces whose pods scrape metrics (NetworkPolicies admit them); default: gmp-system on GKE,
+    # monitoring elsewhere (the usual Prometheus Operator namespace).
+    namespaces: Optional[list[DnsLabel]] = Field(default=None, min_length=1, max_length=16)
 
 
 class ProxyResources(Strict):
@@ -177,12 +191,47 @@ class ProxyResources(Strict):
     memory_limit: Optional[Quantity] = None
 
 
+GKE_CLASSES = {"internal": "gke-l7-rilb", "public": "gke-l7-regional-external-managed"}
+
+
+def _source_range(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a CIDR range; write one like 203.0.113.0/24 (host bits zero)") from None
+    return str(network)
+
+
+SourceRange = Annotated[str, AfterValidator(_source_range)]
+SecretKeyName = Annotated[str, StringConstraints(pattern=r"^[-._a-zA-Z0-9]+$", max_length=253)]
+
+
+class GatewayAuth(Strict):
+    """Who may call the model: clients present `Authorization: Bearer <key>`."""
+
+    # none | apiKey; default: apiKey when gateway.exposure is public, none when internal.
+    mode: Optional[Literal["none", "apiKey"]] = None
+    # An existing Secret in the release namespace holding the keys (every value is a valid key, so a
+    # key is rotated by adding the new one and removing the old). Or set the Pulumi secret
+    # `gatewayApiKey`, which the program turns into a Secret.
+    secret: Optional[DnsLabel] = None
+    # The key of that Secret the verification and benchmark Jobs present.
+    key: SecretKeyName = "api-key"
+
+
 class GatewayConfig(Strict):
     # istio / kgateway / agentgateway: control plane installed from its Helm charts; gke: the managed
     # GKE Gateway. One module per provider under components/gateway/ (select.py lists them).
     provider: Literal["istio", "kgateway", "agentgateway", "gke"] = "istio"
-    # GKE Gateway class: regional external (the guide's) or regional internal.
-    gke_class: Literal["gke-l7-regional-external-managed", "gke-l7-rilb"] = "gke-l7-regional-external-managed"
+    # internal: reachable only inside the cluster (istio/kgateway: ClusterIP Service) or the VPC (GKE:
+    # gke-l7-rilb); public: an external load balancer, always with authentication.
+    exposure: Literal["internal", "public"] = "internal"
+    auth: GatewayAuth = Field(default_factory=GatewayAuth)
+    # GKE, public: only these source ranges reach the load balancer (Cloud Armor). Empty: any.
+    allowed_source_ranges: list[SourceRange] = Field(default_factory=list, max_length=64)
+    # GKE Gateway class; derived from `exposure` (internal: gke-l7-rilb, public:
+    # gke-l7-regional-external-managed). Setting it must agree with `exposure`.
+    gke_class: Optional[Literal["gke-l7-regional-external-managed", "gke-l7-rilb"]] = None
     # The Gateway API + Inference Extension CRDs: install (create; fails if they exist), adopt (take
     # over existing ones), skip (the cluster has them). Never deleted on destroy. See components/gateway/crds.py.
     crds: Literal["install", "adopt", "skip"] = "install"
@@ -218,14 +267,41 @@ class ExistingClusterConfig(Strict):
     """An existing Kubernetes cluster with GPUs and an RDMA device plugin, reached by kubeconfig."""
 
     kind: Literal["existing"]
-    kubeconfig: Optional[str] = None  # path or contents; default: $KUBECONFIG or ~/.kube/config
-    context: Optional[str] = None
+    # A path (kept as written: the provider expands `~` itself, so the state holds no home directory)
+    # or the contents; default: $KUBECONFIG or ~/.kube/config.
+    kubeconfig: Optional[str] = None
+    # Required: without it the provider follows the kubeconfig's current-context, whichever cluster
+    # the shell last pointed at. Checked below so the message names the key and the fix.
+    context: Optional[str] = Field(default=None, validate_default=True)
     gpus_per_node: int = Field(default=8, ge=1, le=16)
     gpu_resource: Annotated[str, StringConstraints(pattern=EXTENDED_RESOURCE)] = "nvidia.com/gpu"
     rdma: RdmaConfig = Field(default_factory=RdmaConfig)
 
+    @field_validator("context")
+    @classmethod
+    def _explicit_context(cls, value: Optional[str]) -> str:
+        if not value or not value.strip():
+            raise ValueError(
+                "is not set. Without it the Kubernetes provider uses the kubeconfig's current-context, so an "
+                "`up` or `destroy` from a shell pointed at another cluster would act on that cluster. Set it to "
+                "the target cluster's context (`kubectl config get-contexts`): "
+                "pulumi config set --path platform.context <context>"
+            )
+        return value
+
 
 PlatformConfig = Annotated[Union[ExistingClusterConfig, GkeClusterConfig], Field(discriminator="kind")]
+
+
+class PricingConfig(Strict):
+    """Overrides of the plan's price list (USD per hour, see tools/plan/prices.py). Nothing deployed reads them."""
+
+    # GKE: one GPU node at the configured capacity (default: the list's price for the machine, region, capacity).
+    gpu_node_hour: Optional[float] = Field(default=None, ge=0)
+    # Existing cluster: one GPU of the cluster (default: $85 per 8-GPU H200 node hour / 8).
+    gpu_hour: Optional[float] = Field(default=None, ge=0)
+    # GKE: one node of the CPU system pool.
+    system_node_hour: Optional[float] = Field(default=None, ge=0)
 
 
 class StackConfig(Strict):
@@ -244,11 +320,24 @@ class StackConfig(Strict):
     verification: VerificationConfig = Field(default_factory=VerificationConfig)
     benchmark: BenchmarkConfig = Field(default_factory=BenchmarkConfig)
     versions: Versions = Field(default_factory=Versions)
+    pricing: PricingConfig = Field(default_factory=PricingConfig)
 
     @property
     def metrics_backend(self) -> Literal["prometheus-operator", "gmp"]:
         """GKE clusters scrape with Google Managed Prometheus; others with the Prometheus Operator."""
         return "gmp" if self.platform.kind == "gke" else "prometheus-operator"
+
+    @property
+    def gateway_class(self) -> str:
+        """The Gateway's class, as the provider module names it (components/gateway/)."""
+        from components.gateway.select import gateway_backend  # noqa: PLC0415 - the providers import this module
+
+        return gateway_backend(self.gateway.provider).class_name(self.gateway, self.versions)
+
+    @property
+    def auth_mode(self) -> Literal["none", "apiKey"]:
+        """A public gateway authenticates unless told otherwise (and the rules refuse `none` there)."""
+        return self.gateway.auth.mode or ("apiKey" if self.gateway.exposure == "public" else "none")
 
     @model_validator(mode="before")
     @classmethod

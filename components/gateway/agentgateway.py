@@ -28,6 +28,7 @@ from components.config.problems import Problem
 from components.gateway.base import GatewayBuild, InClusterProxy, Parameters, retain_crds
 from components.kube import child, meta
 from components.names import Release
+from components.security.exposure import service_type
 from components.versions import AGENTGATEWAY_CHART_REPO, AGENTGATEWAY_KGATEWAY_DEV_CHART_REPO, Versions
 
 NAMESPACE = "agentgateway-system"
@@ -97,7 +98,11 @@ class Agentgateway(InClusterProxy):
 
     def parameters(self, build: GatewayBuild, kinds_ready: list[pulumi.Resource]) -> Parameters:
         release = build.release
-        spec: dict = {"logging": {"level": _rust_log_level(build.config.proxy_log_level)}}
+        spec: dict = {
+            "logging": {"level": _rust_log_level(build.config.proxy_log_level)},
+            # ClusterIP unless gateway.exposure is public, as for Istio and kgateway (components/security).
+            "service": {"spec": {"type": service_type(build.config)}},
+        }
         if resources := self.proxy_resources(build.config):
             spec["resources"] = resources
         params = k8s.apiextensions.CustomResource(

@@ -33,6 +33,8 @@ class GatewayBuild:
     versions: Versions
     labels: dict[str, str]  # the Gateway's component labels (its parameters object carries them too)
     depends_on: list[pulumi.Resource]  # the cluster and the release namespace
+    # Client access (components/security): istiod meshConfig.extensionProviders (the API-key authorizer).
+    extension_providers: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,10 @@ class PoolTarget:
     depends_on: list[pulumi.Resource]  # the cluster and the release namespace
     kinds_ready: list[pulumi.Resource]  # what provides the gateway's kinds (CRDs, control plane)
     pool: pulumi.Resource
+    # Client access (components/security): e.g. the Cloud Armor policy GKE's backend policy names, and
+    # what such policies wait for.
+    security_policy: Optional[str] = None
+    security_ready: list[pulumi.Resource] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -34,11 +34,12 @@ class GatewayProvider(pulumi.ComponentResource):
         platform_manages_gateway_api_crds: bool,
         depends_on: list[pulumi.Resource],
         opts: Optional[pulumi.ResourceOptions] = None,
+        extension_providers: Optional[list[dict]] = None,  # security: istiod meshConfig.extensionProviders
     ):
         super().__init__("llmd:gateway:GatewayProvider", name, None, opts)
         self.backend = backend = gateway_backend(config.provider)
         labels = release.component_labels("inference-gateway")
-        build = GatewayBuild(self, name, config, release, versions, labels, depends_on)
+        build = GatewayBuild(self, name, config, release, versions, labels, depends_on, list(extension_providers or []))
         # The pinned Gateway API and Inference Extension CRDs, unless the platform manages them.
         bundles = [] if platform_manages_crds else crds.chosen(platform_manages_gateway_api_crds, versions)
         self.crds = [r for bundle, version, _ in bundles for r in crds.install(self, name, bundle, version, config.crds)]

@@ -3,7 +3,7 @@
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.config.model import GatewayConfig
+from components.config.model import GKE_CLASSES, GatewayConfig
 from components.gateway.base import GatewayBackend, PoolTarget
 from components.kube import child, meta
 from components.names import INFERENCE_POOL_GROUP, POOL_TARGET_PORT
@@ -15,7 +15,7 @@ class Gke(GatewayBackend):
     platform_kind = "gke"
 
     def class_name(self, config: GatewayConfig, versions: Versions) -> str:
-        return config.gke_class
+        return GKE_CLASSES[config.exposure]  # gateway.gkeClass, when set, must agree (config rules)
 
     def proxy_resources(self, config: GatewayConfig):
         return None  # Google's load balancer: no proxy in the cluster
@@ -45,7 +45,14 @@ class Gke(GatewayBackend):
             api_version="networking.gke.io/v1",
             kind="GCPBackendPolicy",
             metadata=meta(release.pool, release.namespace, target.labels),
-            spec={"targetRef": ref, "default": {"timeoutSec": 300, "logging": {"enabled": True}}},
-            opts=child(target.parent, target.depends_on + [target.pool]),
+            spec={"targetRef": ref, "default": _backend_defaults(target)},
+            opts=child(target.parent, target.depends_on + [target.pool] + target.security_ready),
         )
         return [health, backend]
+
+
+def _backend_defaults(target: PoolTarget) -> dict:
+    defaults = {"timeoutSec": 300, "logging": {"enabled": True}}
+    if target.security_policy:
+        defaults["securityPolicy"] = target.security_policy
+    return defaults

@@ -10,6 +10,7 @@ from components.gateway.base import GatewayBuild, InClusterProxy, Parameters, Po
 from components.gateway.istio_webhooks import IgnoreIstiodOwnedWebhookFields
 from components.kube import child, meta
 from components.names import Release
+from components.security.exposure import service_type
 from components.versions import ISTIO_CHART_REPO
 
 NAMESPACE = "istio-system"
@@ -44,7 +45,9 @@ class Istio(InClusterProxy):
             namespace=NAMESPACE,
             repository_opts=repo,
             values={
-                "meshConfig": {"defaultConfig": {"proxyMetadata": inference_flag}},
+                # security (issue 13): the API-key authorizer the Gateway's AuthorizationPolicy names.
+                "meshConfig": {"defaultConfig": {"proxyMetadata": inference_flag},
+                               **({"extensionProviders": build.extension_providers} if build.extension_providers else {})},
                 "pilot": {"env": inference_flag},
                 "tag": version,
                 "hub": "docker.io/istio",
@@ -69,7 +72,7 @@ class Istio(InClusterProxy):
             metadata=meta(release.gateway, release.namespace, build.labels),
             data={
                 "deployment": yaml.safe_dump(deployment, sort_keys=False),
-                "service": yaml.safe_dump({"spec": {"type": "ClusterIP"}}),
+                "service": yaml.safe_dump({"spec": {"type": service_type(build.config)}}),  # security (issue 13)
             },
             opts=child(build.parent, depends_on=build.depends_on),
         )

@@ -8,6 +8,7 @@ import pulumi_kubernetes as k8s
 from components.gateway.base import GatewayBuild, InClusterProxy, Parameters, proxy_sizing, retain_crds
 from components.kube import child, meta
 from components.names import Release
+from components.security.exposure import service_type
 from components.versions import KGATEWAY_CHART_REPO, Versions
 
 NAMESPACE = "kgateway-system"
@@ -58,7 +59,7 @@ class Kgateway(InClusterProxy):
             api_version="gateway.kgateway.dev/v1alpha1",
             kind="GatewayParameters",
             metadata=meta(release.gateway, release.namespace, build.labels),
-            spec={"kube": {"envoyContainer": envoy, "service": {"type": "ClusterIP"}, "sdsContainer": {"securityContext": RESTRICTED}}},
+            spec={"kube": {"envoyContainer": envoy, "service": {"type": service_type(build.config)}, "sdsContainer": {"securityContext": RESTRICTED}}},
             # Its kind comes with the kgateway-crds chart.
             opts=child(build.parent, depends_on=build.depends_on + kinds_ready),
         )

@@ -47,7 +47,7 @@ EXPECTED = {
     "istio": ("istio", "ConfigMap", "infra-pd-inference-gateway-istio.llm-d-pd.svc.cluster.local", {"DestinationRule"}),
     "kgateway": ("kgateway", "GatewayParameters", "infra-pd-inference-gateway.llm-d-pd.svc.cluster.local", set()),
     "agentgateway": ("agentgateway-v2", "AgentgatewayParameters", "infra-pd-inference-gateway.llm-d-pd.svc.cluster.local", set()),
-    "gke": ("gke-l7-regional-external-managed", None, None, {"HealthCheckPolicy", "GCPBackendPolicy"}),
+    "gke": ("gke-l7-rilb", None, None, {"HealthCheckPolicy", "GCPBackendPolicy"}),  # internal by default (exposure)
 }
 
 

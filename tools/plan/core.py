@@ -9,9 +9,10 @@ import pulumi
 
 from components.config.load import validate as validate_config
 from components.config.model import StackConfig
+from components.config.problems import InvalidConfig, Problem
 from components.gateway.select import crd_schema_sets
-from tools.mock_runtime import PROJECT, ROOT, ProgramRun, run_program, stack_config
-from tools.plan import coldstart, order, summary, validate, write
+from tools.mock_runtime import PROJECT, ROOT, ProgramRun, bare_keys, run_program, stack_config
+from tools.plan import before_up, coldstart, order, steps as engine_steps, summary, validate, write
 from tools.plan.diff import Diff, diff_plans
 from tools.plan.diff import report as diff_report
 from tools.plan.errors import PlanInputError
@@ -36,6 +37,7 @@ class PlanResult:
     checked: int = 0
     invalid: list[validate.ObjectErrors] = field(default_factory=list)
     diff: Optional[Diff] = None
+    steps: list[engine_steps.Step] = field(default_factory=list)  # with a base: each resource's step
     notes: list[str] = field(default_factory=list)
 
 
@@ -57,6 +59,11 @@ def make_plan(
     out = Path(out) if out is not None else ROOT / "build" / "plan" / stack
     if not (ROOT / f"Pulumi.{stack}.yaml").is_file():
         raise PlanInputError(f"no stack file Pulumi.{stack}.yaml in {ROOT}")
+    bare = bare_keys(stack)
+    if bare:  # the program never sees them: Pulumi passes `<namespace>:<key>` only
+        problems = [Problem(k, f"has no namespace, so this program never reads it. Write it as `{PROJECT}:{k}:` in "
+                               f"Pulumi.{stack}.yaml (as `pulumi config set` does).", full_key=True) for k in bare]
+        return PlanResult(stack, out, EXIT_BAD_CONFIG, "", error=str(InvalidConfig(problems, stack, PROJECT)))
     config, secrets, notes = _inputs(stack, overrides, secrets)
     hidden = [*secrets.values(), *([config[HF_TOKEN_KEY]] if isinstance(config.get(HF_TOKEN_KEY), str) else [])]
     base_records = write.read_plan(Path(base)) if base is not None else None  # before `out` is emptied
@@ -69,22 +76,44 @@ def make_plan(
 
     run.registrations.sort(key=lambda r: r.urn)  # registration order varies from run to run
     # The same typed config the program built (placeholders: only the secrets' presence matters).
-    typed = validate_config({**config, **dict.fromkeys(secrets, PLACEHOLDER_SECRET)}, set(secrets), stack, PROJECT)
+    own = {k: v for k, v in config.items() if ":" not in k}  # not the providers' keys (gcp:project, ...)
+    typed = validate_config({**own, **dict.fromkeys(secrets, PLACEHOLDER_SECRET)}, set(secrets), stack, PROJECT)
     records = make_records(run.registrations, hidden)
     checked, invalid = validate.check(run.registrations, validator or validate.default_validator(sets=crd_schema_sets(typed)))
     kube_urns = {r.urn for r in run.registrations if r.is_kube_object}
     write.prepare(out)
     files = write.write(out, stack, records, kube_urns)
-    sections = [*_sections(run, typed, notes), _validation_section(checked, invalid, files)]
+    sections = [*_sections(run, typed, notes), _validation_section(checked, invalid, files),
+                ("Before `pulumi up`", before_up.report(stack, run, typed))]
     write.write_summary(out, scrub(_text(sections), hidden))
-    diff = None
+    diff, steps = None, []
     if base_records is not None:
+        steps = engine_steps.plan_steps(base_records, records)
+        (out / write.DIFF_FILE).write_text(engine_steps.to_json(steps))
+        sections.append((f"Steps `pulumi up` takes against {base}", engine_steps.report(steps, base_records, records)))
+        costly = engine_steps.warnings(steps, {r["urn"]: r for r in [*base_records, *records]})
+        if costly:  # the first thing a reviewer reads
+            sections.insert(0, ("`pulumi up` LOSES DATA, GPUs OR HOURS (see Steps below)", [f"! {w}" for w in costly]))
         diff = diff_plans(base_records, records)
         sections.append((f"Diff against {base}", diff_report(diff)))
     return PlanResult(
         stack, out, EXIT_INVALID_OBJECTS if invalid else EXIT_OK, scrub(_text(sections), hidden), run=run,
-        records=records, files=files, checked=checked, invalid=invalid, diff=diff, notes=notes,
+        records=records, files=files, checked=checked, invalid=invalid, diff=diff, steps=steps, notes=notes,
     )
+
+
+def plan_records(stack: str, overrides: Optional[dict[str, Any]] = None,
+                 secrets: Optional[dict[str, str]] = None) -> list[dict]:
+    """The records plan.json would hold, without validating or writing anything (tests, tools).
+
+    Raises the program's error for a bad config.
+    """
+    config, secrets, _ = _inputs(stack, overrides, secrets)
+    hidden = [*secrets.values(), *([config[HF_TOKEN_KEY]] if isinstance(config.get(HF_TOKEN_KEY), str) else [])]
+    run = _run(stack, config, secrets)
+    if run.error is not None:
+        raise run.error
+    return make_records(run.registrations, hidden)
 
 
 def _inputs(stack: str, overrides, secrets) -> tuple[dict[str, Any], dict[str, str], list[str]]:
@@ -127,6 +156,8 @@ def _sections(run: ProgramRun, config: StackConfig, notes: list[str]) -> list[tu
     ]
     if notes:
         sections.insert(0, ("Notes", notes))
+    if run.warnings:  # what `pulumi preview` will warn about, first so nobody misses it
+        sections.insert(0, ("Warnings (pulumi preview shows them too)", run.warnings))
     return sections
 
 

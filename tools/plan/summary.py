@@ -5,6 +5,7 @@ import re
 from collections import Counter
 
 from components.config.model import StackConfig
+from components.security.exposure import exposure_of
 from tools.mock_runtime import Registration
 from tools.plan import coldstart, objects
 from tools.plan.objects import Workload
@@ -57,6 +58,7 @@ def key_facts(registrations: list[Registration], config: StackConfig) -> list[st
     else:
         lines.append("topology:  no model-server workload registered")
     lines.append(f"gateway:   {_gateway(registrations, config)}")
+    lines.append(f"exposure:  {exposure_of(config).summary()}")
     lines += [("versions:  " if i == 0 else " " * 11) + line for i, line in enumerate(versions(registrations))]
     return lines
 
@@ -135,7 +137,7 @@ def rdma_mode(servers: list[Workload]) -> str:
         interfaces = w.annotations.get(GKE_INTERFACES_ANNOTATION)
         if interfaces:
             networks = [i.get("network", "") for i in json.loads(interfaces) if i.get("network") != "default"]
-            return f"GKE multi-network RoCE ({_ranges(networks)})"
+            return f"GKE multi-network RoCE ({ranges(networks)})"
     devices: dict[str, str] = {}
     for w in servers:
         for c in w.containers:
@@ -150,7 +152,7 @@ def rdma_mode(servers: list[Workload]) -> str:
     return "none requested (NIXL falls back to TCP)"
 
 
-def _ranges(names: list[str]) -> str:
+def ranges(names: list[str]) -> str:
     """rdma-0..rdma-7 -> 'rdma-0..7' when they are one prefix with consecutive numbers."""
     parts = [re.fullmatch(r"(.*?)(\d+)", n) for n in names]
     if names and all(parts) and len({p.group(1) for p in parts}) == 1:

@@ -59,8 +59,8 @@ def _validator(crd_dir: str, sets: tuple[str, ...] = ()):
     source = Path(crd_dir)
     mirror = CACHE_ROOT / _fingerprint(source, Path(module.__file__), sets)
     if (mirror / _COMPLETE).is_file():
-        return module.SchemaValidator(mirror, no_schema_allowed=NO_SCHEMA_ALLOWED)
-    validator = module.SchemaValidator(source, no_schema_allowed=NO_SCHEMA_ALLOWED, sets=sets)  # all its checks
+        return module.SchemaValidator(mirror, no_schema_allowed=NO_SCHEMA_ALLOWED, program_crds=True)
+    validator = module.SchemaValidator(source, no_schema_allowed=NO_SCHEMA_ALLOWED, program_crds=True, sets=sets)  # all its checks
     _write_mirror(module, [source, *(source / name for name in sets)], mirror)
     return validator
 
