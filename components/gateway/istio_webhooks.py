@@ -26,8 +26,6 @@ from typing import Optional
 
 import pulumi
 
-OWNER = "istiod"
-REVISION_LABEL = "istio.io/rev"
 TYPE_PREFIX = "kubernetes:admissionregistration.k8s.io/v1:"
 # kind -> (the objects the 1.28.1 charts render with the default revision, the fields istiod writes)
 OWNED = {
@@ -43,25 +41,22 @@ OWNED = {
 class IgnoreIstiodOwnedWebhookFields:
     """A `transforms` entry for the Istio charts: `ignoreChanges` on the webhook fields istiod owns.
 
-    Matches what istiod's controllers select: the webhook configuration kinds above, labelled with
-    istiod's revision. Its attributes say what it does, for the plan and the tests."""
-
-    revision: str = "default"
+    Matches by kind: it is attached to the `base` and `istiod` charts only, and every webhook
+    configuration they render with our values (default revision) is one of OWNED's, which istiod's
+    controllers select by their `istio.io/rev` label. Its attributes say what it does, for the plan
+    (which probes each transform with a bare object per type, tools/mock_runtime.py) and the tests."""
 
     @property
     def ignore_changes(self) -> dict[str, tuple[str, ...]]:
         """kind -> ignored paths."""
         return {kind: paths for kind, (_, paths) in OWNED.items()}
 
-    def paths_for(self, type_: str, props: dict) -> Optional[tuple[str, ...]]:
+    def paths_for(self, type_: str) -> Optional[tuple[str, ...]]:
         kind = type_.removeprefix(TYPE_PREFIX) if type_.startswith(TYPE_PREFIX) else None
-        labels = ((props or {}).get("metadata") or {}).get("labels") or {}
-        if kind not in OWNED or labels.get(REVISION_LABEL) != self.revision:
-            return None
-        return OWNED[kind][1]
+        return OWNED[kind][1] if kind in OWNED else None
 
     def __call__(self, args: pulumi.ResourceTransformArgs) -> Optional[pulumi.ResourceTransformResult]:
-        paths = self.paths_for(args.type_, args.props)
+        paths = self.paths_for(args.type_)
         if paths is None:
             return None
         added = [path for path in paths if path not in (args.opts.ignore_changes or [])]

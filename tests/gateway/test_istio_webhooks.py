@@ -41,9 +41,9 @@ def test_istiod_owned_fields_are_ignored(type_, name, paths):
 
 
 @pytest.mark.parametrize("type_,props", [
-    (VWC, rendered("istio-validator-canary-istio-system", rev="canary")),  # another revision's istiod owns it
-    (VWC, {"metadata": {"name": "cert-manager-webhook", "labels": {}}}),  # not istiod's
     ("kubernetes:apps/v1:Deployment", rendered("istiod")),
+    ("kubernetes:core/v1:Service", rendered("istiod")),
+    ("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy", rendered("istio-policy")),
 ])
 def test_nothing_else_is_touched(type_, props):
     assert apply(IgnoreIstiodOwnedWebhookFields(), type_, props) is None
@@ -65,3 +65,14 @@ def test_both_istio_charts_carry_the_transform(monkeypatch):
     webhooks = next(t for t in seen["gateway-istiod"] if isinstance(t, IgnoreIstiodOwnedWebhookFields))
     assert webhooks.ignore_changes["ValidatingWebhookConfiguration"] == ("webhooks[*].failurePolicy", "webhooks[*].clientConfig.caBundle")
     assert not any(isinstance(t, IgnoreIstiodOwnedWebhookFields) for name in seen if not name.startswith("gateway-istio") for t in seen[name])
+
+
+def test_the_plan_shows_the_ignored_fields():
+    """tools/mock_runtime.py probes each Chart's transforms per child type; the plan records what they set."""
+    run = run_stack("ib")
+    charts = {r.name: r for r in run.of_type("kubernetes:helm.sh/v4:Chart")}
+    effects = charts["gateway-istiod"].transform_effects
+    assert effects[VWC]["ignoreChanges"] == sorted(["webhooks[*].failurePolicy", "webhooks[*].clientConfig.caBundle"])
+    assert effects[MWC]["ignoreChanges"] == ["webhooks[*].clientConfig.caBundle"]
+    base = charts["gateway-istio-base"].transform_effects  # the chart that carries Istio's CRDs keeps them
+    assert base["kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"] == {"retainOnDelete": True}
