@@ -123,8 +123,12 @@ def test_what_it_installs_beyond_its_namespace(gke, ib):
     assert any(l.startswith("GCP project my-gcp-project:") and "APIs it enables stay enabled" in l for l in gke_lines)
     ib_lines = before_up.beyond_namespace(ib.run.registrations, typed("ib"))
     assert "Helm chart istiod 1.28.1 in namespace istio-system (with its CRDs and cluster roles): removed by pulumi destroy" in ib_lines
-    assert any(l.startswith("CRD/manifest bundle https://github.com/kubernetes-sigs/gateway-api/") for l in ib_lines)
+    # The pinned CRDs are typed resources (components/gateway/crds.py), kept by destroy in every gateway.crds mode.
+    assert any(l.startswith("cluster-scoped CustomResourceDefinition ") and "httproutes.gateway.networking.k8s.io" in l
+               and l.endswith("KEPT by pulumi destroy (retainOnDelete)") for l in ib_lines)
     assert "cluster-scoped Namespace istio-system: removed by pulumi destroy" in ib_lines
+    assert ("Helm chart base 1.28.1 in namespace istio-system (with its cluster roles; its CRDs are KEPT (retainOnDelete)): "
+            "removed by pulumi destroy") in ib_lines
     assert not any("Namespace llm-d-pd" in l for l in ib_lines)  # the release's own namespace is not "beyond" it
 
 

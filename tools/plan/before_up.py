@@ -168,7 +168,9 @@ def beyond_namespace(registrations: list[Registration], config: StackConfig) -> 
 def _beyond(r: Registration, namespace: str) -> Optional[str]:
     if r.type.startswith("kubernetes:helm.sh/"):
         where = r.inputs.get("namespace") or "default"
-        return f"Helm chart {r.inputs.get('chart')} {r.inputs.get('version', '')} in namespace {where} (with its CRDs and cluster roles)"
+        crds_kept = (r.transform_effects.get("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition") or {}).get("retainOnDelete")
+        what = "with its cluster roles; its CRDs are KEPT (retainOnDelete)" if crds_kept else "with its CRDs and cluster roles"
+        return f"Helm chart {r.inputs.get('chart')} {r.inputs.get('version', '')} in namespace {where} ({what})"
     if r.type.startswith("kubernetes:yaml/"):
         files = [r.inputs["file"]] if r.inputs.get("file") else r.inputs.get("files") or []
         return "CRD/manifest bundle " + ", ".join(files)
