@@ -44,6 +44,7 @@ from components.config.load import validate
 from components.config.model import ROLE_DEFAULTS, StackConfig
 from components.config.rules import CONTROL_PLANE_NAMESPACES, SYSTEM_NAMESPACES
 from components.model_catalog import KNOWN_MODELS
+from components.security import AUTH_PROVIDERS
 from components.vllm import MANAGED_ENV, MANAGED_FLAGS
 from conftest import validator_for
 from tools.invariants import SECRET_ENV_NAME, Context, check_run, parse_flags, vllm_containers
@@ -295,7 +296,7 @@ def needs_api_key(config: dict) -> bool:
     gateway = gateway if isinstance(gateway, dict) else {}  # a mutation may make it any type
     auth = gateway.get("auth") if isinstance(gateway.get("auth"), dict) else {}
     mode = auth.get("mode") or ("apiKey" if gateway.get("exposure") == "public" else "none")
-    return mode == "apiKey" and not auth.get("secret") and gateway.get("provider", "istio") in ("istio", "gke")
+    return mode == "apiKey" and not auth.get("secret") and gateway.get("provider", "istio") in AUTH_PROVIDERS
 
 
 def secure(draw, config: dict, provider: str) -> None:
