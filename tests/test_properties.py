@@ -1401,9 +1401,17 @@ def test_the_generators_cover_every_config_key():
     def collect_gke(case):
         _walk_keys(case[0], seen)
 
+    # The reservation block's optional keys sit behind two draws (capacity kind, then each key): walk
+    # the block's own generator too, so derandomized sampling cannot hide a key that is generated.
+    @examples(30)
+    @given(RESERVATION)
+    def collect_reservation(reservation):
+        _walk_keys(reservation, seen, ("platform", "gpuPool", "capacity"))
+
     collect_ib()
     if GKE_RUN is not None:
         collect_gke()
+        collect_reservation()
     wanted: set[str] = set()
     _model_keys(StackConfig, wanted)
     missing = sorted(wanted - seen - NOT_GENERATED)
