@@ -26,7 +26,7 @@ CASES = {
     "unknown gateway provider": ({"gateway": {"provider": "nginx"}}, "llmd:gateway.provider", "'istio', 'kgateway' or 'gke'"),
     "managed gateway off GKE": ({"gateway": {"provider": "gke"}}, "llmd:gateway.provider", "platform.kind: gke"),
     "unknown platform": ({"platform": {"kind": "eks"}}, "llmd:platform", "'existing', 'gke'"),
-    "managed vLLM flag in extraArgs": ({"decode": {"extraArgs": ["--max-model-len=8192"]}}, "llmd:decode.extraArgs[0]", "model.*"),
+    "managed vLLM flag in extraArgs": ({"decode": {"extraArgs": ["--max-model-len=8192"]}}, "llmd:decode.extraArgs[0]", "from model.maxModelLen"),
     "managed env var": ({"prefill": {"env": {"HF_TOKEN": "x"}}}, "llmd:prefill.env.HF_TOKEN", "set by the program"),
     "unpinned image": ({"versions": {"vllmImage": "vllm/vllm-openai:latest"}}, "llmd:versions.vllmImage", ":latest"),
     "bad quantity": ({"decode": {"memory": "64 GB"}}, "llmd:decode.memory", "pattern"),

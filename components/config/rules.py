@@ -8,6 +8,18 @@ from components.config.model import RoleConfig, StackConfig
 from components.config.problems import Problem
 from components.vllm import MANAGED_ENV, managed_flag
 
+# Where each managed vLLM flag comes from, for the message.
+MANAGED_FLAG_SOURCE = {
+    "--model": "model.name (the hub id, or the shared cache's path; it is vLLM's first argument)",
+    "--port": "the release's ports (the pool and the routing sidecar must agree on it)",
+    "--served-model-name": "model.servedName",
+    "--tensor-parallel-size": "{role}.tensorParallel",
+    "--data-parallel-size": "{role}.dataParallel",
+    "--block-size": "model.blockSize",
+    "--kv-transfer-config": "the NIXL KV connector the P/D path needs (a dotted key replaces the whole JSON)",
+    "--max-model-len": "model.maxModelLen",
+}
+
 
 @dataclass(frozen=True)
 class SecretInput:
@@ -69,11 +81,12 @@ def _managed_inputs(name: str, role: RoleConfig) -> list[Problem]:
     for i, arg in enumerate(role.extra_args):
         flag = managed_flag(arg)
         if flag:
+            source = MANAGED_FLAG_SOURCE[flag.split(" ", 1)[0]].format(role=name)
             problems.append(
                 Problem(
                     f"{name}.extraArgs[{i}]",
-                    f"sets {flag}, which the program derives from the config (model.*, {name}.tensorParallel, "
-                    f"{name}.dataParallel); set it there instead.",
+                    f"is {arg!r}, which vLLM 0.14.1 reads as {flag}; the program sets that flag from {source}. "
+                    "Set it there instead, or remove the argument.",
                 )
             )
     problems += _env_block(f"{name}.env", role.env)
