@@ -5,6 +5,7 @@ YAML. Unknown keys are errors at every depth. Rules that involve several keys li
 `rules.py`; this module checks each value on its own.
 """
 
+from dataclasses import dataclass
 from typing import Annotated, Literal, Optional, Union
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
@@ -95,6 +96,25 @@ def default_decode() -> RoleConfig:
     return RoleConfig.model_validate(ROLE_DEFAULTS["decode"])
 
 
+@dataclass(frozen=True)
+class ModelFacts:
+    """What vLLM reads from a model's config.json that the program must know before any pod starts."""
+
+    kv_heads: int  # num_key_value_heads: bounds heterogeneous TP between prefill and decode (rules.py)
+    harmony: bool  # model_type gpt_oss: vLLM's chat serving loads the Harmony encoding at start-up
+
+
+# From each repository's config.json on huggingface.co (num_key_value_heads, model_type).
+KNOWN_MODELS = {
+    "openai/gpt-oss-120b": ModelFacts(kv_heads=8, harmony=True),
+    "openai/gpt-oss-20b": ModelFacts(kv_heads=8, harmony=True),
+    "RedHatAI/Llama-3.3-70B-Instruct-FP8-dynamic": ModelFacts(kv_heads=8, harmony=False),
+    "meta-llama/Llama-3.3-70B-Instruct": ModelFacts(kv_heads=8, harmony=False),
+    "meta-llama/Llama-3.1-8B-Instruct": ModelFacts(kv_heads=8, harmony=False),
+    "Qwen/Qwen3-32B": ModelFacts(kv_heads=8, harmony=False),
+}
+
+
 class ModelConfig(Strict):
     name: Annotated[str, StringConstraints(pattern=HF_MODEL_ID)] = "openai/gpt-oss-120b"
     served_name: Optional[str] = None
@@ -103,10 +123,27 @@ class ModelConfig(Strict):
     requires_token: bool = False
     # Bytes of weights fetched from the hub per download (gpt-oss-120b: about 65 GB).
     size_gb: float = Field(default=65.0, gt=0)
+    # num_key_value_heads of the model's config.json; known models' values are in KNOWN_MODELS.
+    num_kv_heads: Optional[int] = Field(default=None, ge=1, le=1024)
+    # Whether vLLM serves it with the Harmony encoding (config.json model_type gpt_oss); default:
+    # known models' value, else whether the name says gpt-oss.
+    harmony: Optional[bool] = None
 
     @property
     def served(self) -> str:
         return self.served_name or self.name
+
+    @property
+    def kv_heads(self) -> Optional[int]:
+        known = KNOWN_MODELS.get(self.name)
+        return self.num_kv_heads or (known.kv_heads if known else None)
+
+    @property
+    def uses_harmony(self) -> bool:
+        if self.harmony is not None:
+            return self.harmony
+        known = KNOWN_MODELS.get(self.name)
+        return known.harmony if known else "gpt-oss" in self.name.lower()
 
 
 class ModelCacheConfig(Strict):

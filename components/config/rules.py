@@ -50,17 +50,51 @@ def check(config: StackConfig, hf_token: SecretInput) -> list[Problem]:
 
 
 def _nixl_tp_ratio(config: StackConfig) -> list[Problem]:
+    """Heterogeneous TP as vLLM 0.14.1's NIXL connector allows it (decode reads prefill's KV).
+
+    vllm-project/vllm@v0.14.1:vllm/distributed/kv_transfer/kv_connector/v1/nixl_connector.py,
+    NixlConnectorWorker._validate_remote_agent_handshake, with TpKVTopology in
+    vllm/distributed/kv_transfer/kv_connector/utils.py: the TP sizes must divide each other (powers
+    of two here); a TP at or above the model's KV heads replicates them (one per GPU,
+    `is_kv_replicated`); prefill wider than decode fails when prefill replicates ("Num kv_heads >
+    tp_size and P TP > D TP case, not supported"); decode wider than prefill needs the KV block
+    sizes to line up, which fails when only decode replicates (prefill TP < KV heads < decode TP).
+    """
     p, d = config.prefill.tensor_parallel, config.decode.tensor_parallel
-    if p <= d:
+    if p == d:
         return []
-    return [
-        Problem(
-            "prefill.tensorParallel",
-            f"is {p}, greater than decode.tensorParallel ({d}); the NIXL KV connector cannot move KV "
-            f"from a wider prefill to a narrower decode. Set prefill.tensorParallel to at most {d}, "
-            f"or raise decode.tensorParallel to {p}.",
-        )
-    ]
+    heads = config.model.kv_heads
+    if heads is None:
+        return [
+            Problem(
+                "model.numKvHeads",
+                f"is needed because prefill.tensorParallel ({p}) and decode.tensorParallel ({d}) differ: whether "
+                f"vLLM's NIXL connector can move KV between them depends on the model's KV heads, unknown for "
+                f"{config.model.name}. Set it to num_key_value_heads from the model's config.json, or use one "
+                "tensorParallel for both roles.",
+            )
+        ]
+    if p > d and p >= heads:
+        return [
+            Problem(
+                "prefill.tensorParallel",
+                f"is {p}, wider than decode.tensorParallel ({d}) and at or above the model's {heads} KV heads: each "
+                f"prefill GPU then holds a replicated KV head, and vLLM 0.14.1's NIXL connector cannot split "
+                f"replicated KV for a narrower decode (the KV handshake fails). Set prefill.tensorParallel to at "
+                f"most {max(d, heads // 2)}, or raise decode.tensorParallel to {p}.",
+            )
+        ]
+    if d > p and p < heads < d:
+        return [
+            Problem(
+                "decode.tensorParallel",
+                f"is {d}, above the model's {heads} KV heads while prefill.tensorParallel ({p}) is below them: "
+                f"decode GPUs then hold replicated KV heads and prefill GPUs several, KV blocks vLLM 0.14.1's "
+                f"NIXL connector cannot map onto each other (the KV handshake fails). Set decode.tensorParallel "
+                f"to at most {heads}, or prefill.tensorParallel to at least {heads}.",
+            )
+        ]
+    return []
 
 
 def _fits_node(name: str, role: RoleConfig, gpus_per_node: int) -> list[Problem]:
