@@ -15,7 +15,7 @@ from components.config.credentials import EXTERNAL_SECRETS_ANNOTATION
 from components.config.model import ModelConfig, RoleConfig
 from components.kube import child, env_list, meta, resources
 from components.model_cache import IMAGE_USER, CacheWiring
-from components.names import HF_TOKEN_KEY, NIXL_SIDE_CHANNEL_PORT, POOL_TARGET_PORT, Release, RoleName
+from components.names import HF_TOKEN_KEY, POOL_TARGET_PORT, Release, RoleName
 from components.platform.wiring import PodWiring
 from components.versions import Versions
 
@@ -170,7 +170,10 @@ def vllm_container(args: ModelServerArgs) -> dict:
         "env": env,
         "ports": [
             {"containerPort": port, "name": "vllm", "protocol": "TCP"},
-            {"containerPort": NIXL_SIDE_CHANNEL_PORT, "name": "nixl", "protocol": "TCP"},
+            *[
+                {"containerPort": nixl, "name": name, "protocol": "TCP"}
+                for name, nixl in args.release.nixl_ports(spec.data_parallel).items()
+            ],
         ],
         "resources": res,
         "startupProbe": {

@@ -154,6 +154,16 @@ class Release:
         return DECODE_VLLM_PORT if role == "decode" else POOL_TARGET_PORT
 
     @staticmethod
+    def nixl_ports(data_parallel: int) -> dict[str, int]:
+        """Every NIXL side-channel port of a pod, by port name: one per data-parallel rank.
+
+        vllm-project/vllm@v0.14.1:vllm/distributed/kv_transfer/kv_connector/v1/nixl_connector.py
+        (NixlConnectorScheduler.__init__): each engine listens on VLLM_NIXL_SIDE_CHANNEL_PORT +
+        parallel_config.data_parallel_index, which vllm/v1/engine/core.py sets to the engine's DP rank.
+        """
+        return {("nixl" if rank == 0 else f"nixl-dp{rank}"): NIXL_SIDE_CHANNEL_PORT + rank for rank in range(data_parallel)}
+
+    @staticmethod
     def has_routing_sidecar(role: RoleName) -> bool:
         return role == "decode"
 

@@ -150,3 +150,16 @@ def test_release_suffix_renames_everything():
     first_pool = default.one("InferencePool").inputs["spec"]["selector"]["matchLabels"]
     for template in pod_templates(second).values():
         assert not selects(first_pool, template["metadata"]["labels"]), "one release's pool selects the other's pods"
+
+
+def test_every_nixl_side_channel_port_is_declared(run):
+    """vLLM listens on VLLM_NIXL_SIDE_CHANNEL_PORT + DP rank (vllm-project/vllm@v0.14.1:
+    vllm/distributed/kv_transfer/kv_connector/v1/nixl_connector.py, NixlConnectorScheduler)."""
+    for deployment in model_servers(run).values():
+        vllm = next(c for c in containers(deployment.inputs["spec"]["template"]) if c["name"] == "vllm")
+        env = {e["name"]: e.get("value") for e in vllm["env"]}
+        dp = int(arg_after(vllm["args"], "--data-parallel-size")) if "--data-parallel-size" in vllm["args"] else 1
+        declared = {p["containerPort"] for p in vllm["ports"]}
+        wanted = {int(env["VLLM_NIXL_SIDE_CHANNEL_PORT"]) + rank for rank in range(dp)}
+        assert wanted <= declared, (deployment.object_name, wanted, declared)
+        assert len({p["name"] for p in vllm["ports"]}) == len(vllm["ports"])
