@@ -66,7 +66,7 @@ class InferencePool(pulumi.ComponentResource):
         plugins = k8s.core.v1.ConfigMap(
             f"{name}-epp",
             metadata=meta(release.epp, ns, labels),
-            data={scheduler_config.CONFIG_FILE: scheduler_config.plugins_config_yaml(config.scheduler)},
+            data={scheduler_config.CONFIG_FILE: scheduler_config.plugins_config_yaml(config.scheduler, config.model.max_model_len)},
             opts=child(self, depends_on),
         )
         self.epp = k8s.apps.v1.Deployment(
