@@ -16,7 +16,7 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import cold_start
+from components import cold_start, harmony
 from components.config.model import StackConfig
 from components.kube import child, claim_spec, meta, resources
 from components.names import HF_TOKEN_KEY, Release
@@ -24,6 +24,8 @@ from components.names import HF_TOKEN_KEY, Release
 MODEL_CACHE_DIR = "/model-cache"
 COMPILE_CACHE_DIR = "/compile-cache"
 COMPLETE_MARKER = ".complete"
+# gpt-oss's Harmony encoding files (components/harmony.py), beside the weights.
+ENCODINGS_DIR = f"{MODEL_CACHE_DIR}/tiktoken-encodings"
 # Alternate formats some repos carry beside the weights vLLM loads (gpt-oss: original/, metal/):
 # downloading them would double the bytes the cache, the Job's deadline and the PVC are sized for.
 IGNORED_FILES = ["original/*", "metal/*"]
@@ -76,6 +78,11 @@ class ModelCache(pulumi.ComponentResource):
         self.register_outputs({"mode": cache.mode, "loadPath": self.wiring.load_path})
 
     def _download(self) -> CacheWiring:
+        env = {"HF_HOME": MODEL_CACHE_DIR, "VLLM_CACHE_ROOT": COMPILE_CACHE_DIR}
+        if self._config.model.uses_harmony:
+            # As upstream, each pod downloads the encoding at start; kept in the pod's volume, so
+            # a container restart reuses it.
+            env[harmony.DOWNLOAD_CACHE_ENV] = f"{MODEL_CACHE_DIR}/tiktoken-rs-cache"
         return CacheWiring(
             model_ref=self._config.model.name,
             load_path="hub",
@@ -84,7 +91,7 @@ class ModelCache(pulumi.ComponentResource):
                 {"name": "compile-cache", "emptyDir": {}},
             ],
             mounts=_mounts(read_only_models=False),
-            env={"HF_HOME": MODEL_CACHE_DIR, "VLLM_CACHE_ROOT": COMPILE_CACHE_DIR},
+            env=env,
             needs_hf_token=True,
         )
 
@@ -118,15 +125,18 @@ class ModelCache(pulumi.ComponentResource):
             load_path="pvc",
             volumes=volumes,
             mounts=_mounts(read_only_models=True),
-            env=_offline_env(),
+            env=_offline_env(config.model.uses_harmony),
             needs_hf_token=False,
             ready=ready + [job],
         )
 
 
-def _offline_env() -> dict[str, str]:
-    # Everything is local: never reach the hub from a serving pod.
-    return {"HF_HUB_OFFLINE": "1", "HF_HOME": f"{COMPILE_CACHE_DIR}/hf", "VLLM_CACHE_ROOT": COMPILE_CACHE_DIR}
+def _offline_env(uses_harmony: bool) -> dict[str, str]:
+    # Everything is local: never reach the hub (or, for gpt-oss, openaipublic) from a serving pod.
+    env = {"HF_HUB_OFFLINE": "1", "HF_HOME": f"{COMPILE_CACHE_DIR}/hf", "VLLM_CACHE_ROOT": COMPILE_CACHE_DIR}
+    if uses_harmony:
+        env[harmony.ENCODINGS_BASE_ENV] = ENCODINGS_DIR
+    return env
 
 
 def _mounts(read_only_models: bool) -> list[dict]:
@@ -136,11 +146,13 @@ def _mounts(read_only_models: bool) -> list[dict]:
     ]
 
 
-def fill_script(model: str) -> str:
+def fill_script(model: str, uses_harmony: bool = False) -> str:
     target = model_dir(model)
     return (
         "set -euo pipefail\n"
-        f'target="{target}"\n'
+        # Before the weights' skip, so a cache filled before the encoding was staged gets it too.
+        + (harmony.FILL_STEP if uses_harmony else "")
+        + f'target="{target}"\n'
         f'if [ -f "$target/{COMPLETE_MARKER}" ]; then echo "cache already holds {model}"; exit 0; fi\n'
         "python3 -c 'import os; from huggingface_hub import snapshot_download; "
         'snapshot_download(repo_id=os.environ["MODEL"], local_dir=os.environ["TARGET"], max_workers=16, '
@@ -168,6 +180,8 @@ def fill_job(
         {"name": "HF_HOME", "value": "/tmp/hf"},
         {"name": "HF_HUB_DISABLE_PROGRESS_BARS", "value": "1"},
     ]
+    if config.model.uses_harmony:
+        env += harmony.fill_env(ENCODINGS_DIR)
     if hf_secret:
         env.append({"name": HF_TOKEN_KEY, "valueFrom": {"secretKeyRef": {"name": hf_secret, "key": HF_TOKEN_KEY}}})
     deadline = cold_start.fill_seconds(config.model.size_gb)
@@ -179,7 +193,7 @@ def fill_job(
                 "name": "fill",
                 "image": config.versions.vllm_image,
                 "imagePullPolicy": "IfNotPresent",
-                "command": ["/bin/bash", "-c", fill_script(config.model.name)],
+                "command": ["/bin/bash", "-c", fill_script(config.model.name, config.model.uses_harmony)],
                 "env": env,
                 "resources": resources("4", "16Gi"),
                 "securityContext": {"allowPrivilegeEscalation": False},

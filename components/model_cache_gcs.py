@@ -147,7 +147,7 @@ class GcsCache:
             load_path="gcs",
             volumes=[_fuse_volume("model-cache", models.name, read_only=True, file_cache=True), compile_volume],
             mounts=_mounts(read_only_models=True),
-            env=_offline_env(),
+            env=_offline_env(config.model.uses_harmony),
             needs_hf_token=False,
             pod_annotations=dict(FUSE_POD_ANNOTATIONS),
             service_account_annotations={"iam.gke.io/gcp-service-account": reader.email},

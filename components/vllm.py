@@ -29,6 +29,8 @@ MANAGED_ENV = (
     "HF_TOKEN",
     "HF_HUB_OFFLINE",
     "VLLM_CACHE_ROOT",
+    "TIKTOKEN_ENCODINGS_BASE",
+    "TIKTOKEN_RS_CACHE_DIR",
 )
 
 # NIXL moves KV blocks from prefill to decode; both sides run the same connector.

@@ -1,6 +1,11 @@
 """The shared model cache: one hub download per cluster, read-only in every pod, waited for by dependency."""
 
-from components import cold_start
+import hashlib
+import json
+import os
+import subprocess
+
+from components import cold_start, harmony
 from components.model_cache import fill_script
 from conftest import run_stack
 
@@ -86,3 +91,72 @@ def test_fill_script_is_idempotent():
     script = fill_script(MODEL)
     skip = script.index("exit 0")
     assert script.index(".complete") < skip < script.index("snapshot_download"), "re-runs must skip the download"
+
+
+# --- gpt-oss's Harmony encoding (components/harmony.py cites openai/harmony@v0.0.8 and vLLM 0.14.1) ---
+def env_of(container):
+    return {e["name"]: e.get("value") for e in container["env"]}
+
+
+def test_gpt_oss_servers_read_the_harmony_encoding_from_the_cache():
+    """openai-harmony reads $TIKTOKEN_ENCODINGS_BASE/o200k_base.tiktoken (src/tiktoken_ext/public_encodings.rs)."""
+    run = run_stack("ib")
+    fill = run.one("Job", FILL).inputs["spec"]["template"]["spec"]["containers"][0]
+    fill_env = env_of(fill)
+    assert fill_env["ENCODINGS_URL"] == "https://openaipublic.blob.core.windows.net/encodings/"
+    assert json.loads(fill_env["ENCODINGS"]) == {"o200k_base.tiktoken": "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"}
+    script = fill["command"][-1]
+    assert script.index("ENCODINGS_URL") < script.index("exit 0"), "a cache filled before must still get the encoding"
+    for role in ("prefill", "decode"):
+        env = env_of(vllm_of(run.one("Deployment", f"ms-pd-llm-d-modelservice-{role}")))
+        assert env["TIKTOKEN_ENCODINGS_BASE"] == fill_env["ENCODINGS_DIR"] == "/model-cache/tiktoken-encodings"
+        assert env["HF_HUB_OFFLINE"] == "1"
+
+
+def test_models_without_harmony_get_no_encoding():
+    run = run_stack("ib", {"model": {"name": "RedHatAI/Llama-3.3-70B-Instruct-FP8-dynamic"}})
+    fill = run.one("Job", FILL).inputs["spec"]["template"]["spec"]["containers"][0]
+    assert "ENCODINGS" not in env_of(fill) and "ENCODINGS_URL" not in fill["command"][-1]
+    assert "TIKTOKEN_ENCODINGS_BASE" not in env_of(vllm_of(run.one("Deployment", "ms-pd-llm-d-modelservice-decode")))
+
+
+def test_download_mode_keeps_upstreams_per_pod_encoding_download():
+    run = run_stack("ib", {"modelCache": {"mode": "download"}})
+    env = env_of(vllm_of(run.one("Deployment", "ms-pd-llm-d-modelservice-prefill")))
+    assert "TIKTOKEN_ENCODINGS_BASE" not in env
+    assert env["TIKTOKEN_RS_CACHE_DIR"] == "/model-cache/tiktoken-rs-cache"
+
+
+def _stage(tmp_path, content: bytes, expected: str):
+    source = tmp_path / "source"
+    source.mkdir(exist_ok=True)
+    (source / "o200k_base.tiktoken").write_bytes(content)
+    env = {
+        **os.environ,
+        "ENCODINGS_URL": source.as_uri() + "/",
+        "ENCODINGS_DIR": str(tmp_path / "cache"),
+        "ENCODINGS": json.dumps({"o200k_base.tiktoken": expected}),
+    }
+    return subprocess.run(["bash", "-c", "set -euo pipefail\n" + harmony.FILL_STEP], env=env, capture_output=True, text=True)
+
+
+def test_the_staging_step_checks_the_sha256_and_never_leaves_a_partial_file(tmp_path):
+    good = b"aGVsbG8= 0\n"
+    bad = _stage(tmp_path, good, "0" * 64)
+    assert bad.returncode != 0 and "expected " + "0" * 64 in bad.stderr
+    assert list((tmp_path / "cache").iterdir()) == []
+    ok = _stage(tmp_path, good, hashlib.sha256(good).hexdigest())
+    assert ok.returncode == 0, ok.stderr
+    assert (tmp_path / "cache" / "o200k_base.tiktoken").read_bytes() == good
+    again = _stage(tmp_path, good, hashlib.sha256(good).hexdigest())
+    assert "already staged" in again.stdout
+
+
+def test_which_models_use_harmony():
+    from components.config.model import ModelConfig  # noqa: PLC0415
+
+    assert ModelConfig().uses_harmony  # openai/gpt-oss-120b: model_type gpt_oss
+    assert ModelConfig.model_validate({"name": "unsloth/gpt-oss-20b-BF16"}).uses_harmony
+    assert not ModelConfig.model_validate({"name": "Qwen/Qwen3-32B"}).uses_harmony
+    assert not ModelConfig.model_validate({"harmony": False}).uses_harmony
+    assert ModelConfig.model_validate({"name": "acme/renamed-finetune", "harmony": True}).uses_harmony

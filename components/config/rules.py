@@ -134,7 +134,7 @@ def _env_block(path: str, env: dict[str, str]) -> list[Problem]:
     problems = []
     for key in env:
         if key in MANAGED_ENV:
-            problems.append(Problem(f"{path}.{key}", "is set by the program (NIXL side channel, model cache, HF token); remove it."))
+            problems.append(Problem(f"{path}.{key}", "is set by the program (NIXL side channel, model cache, Harmony encoding, HF token); remove it."))
         elif CREDENTIAL_ENV_NAME.search(key):
             where = path.rsplit(".", 1)[0]
             problems.append(

@@ -144,3 +144,12 @@ def test_flex_start_rollouts_wait_for_gpu_nodes_to_appear(gke):
     assert decode.custom_timeouts["create"] == cold_start.rollout_wait(65, "gcs", 90 * 60)
     script = decode.inputs["spec"]["template"]["spec"]["containers"][0]["command"][2]
     assert script.index("test -f /usr/local/gib/scripts/set_nccl_env.sh") < script.index("source /usr/local/gib")
+
+
+def test_the_gcs_cache_stages_gpt_oss_harmony_encoding(gke):
+    """The fill Job writes o200k_base.tiktoken into the bucket; servers read it, offline (components/harmony.py)."""
+    fill = gke.one("Job", "ms-pd-llm-d-modelservice-model-fill").inputs["spec"]["template"]["spec"]["containers"][0]
+    assert {e["name"]: e.get("value") for e in fill["env"]}["ENCODINGS_DIR"] == "/model-cache/tiktoken-encodings"
+    decode = gke.one("Deployment", "ms-pd-llm-d-modelservice-decode").inputs["spec"]["template"]["spec"]
+    vllm = next(c for c in decode["containers"] if c["name"] == "vllm")
+    assert {e["name"]: e.get("value") for e in vllm["env"]}["TIKTOKEN_ENCODINGS_BASE"] == "/model-cache/tiktoken-encodings"
