@@ -153,7 +153,7 @@ def vllm_container(args: ModelServerArgs) -> dict:
         **{name: str(count) for name, count in wiring.rdma_resources.items()},
     }
     res = {"requests": requested, "limits": dict(requested)}
-    env = vllm.nixl_env() + env_list(args.cache.env)
+    env = vllm.nixl_env() + vllm.parallelism_env(spec) + env_list(args.cache.env)
     if args.hf_secret and args.cache.needs_hf_token:
         env.append({"name": HF_TOKEN_KEY, "valueFrom": {"secretKeyRef": {"name": args.hf_secret, "key": HF_TOKEN_KEY}}})
     env += env_list({**wiring.env, **spec.env})

@@ -35,10 +35,11 @@ class Release:
     namespace: str
     suffix: str
     served_model: str
+    accelerator_vendor: str = "nvidia"
 
     @classmethod
     def from_config(cls, config: StackConfig) -> "Release":
-        return cls(config.namespace, config.release_suffix, config.model.served)
+        return cls(config.namespace, config.release_suffix, config.model.served, accelerator_vendor(config))
 
     # --- names -----------------------------------------------------------------------------
     @property
@@ -134,7 +135,20 @@ class Release:
         return {**self.pool_selector, "llm-d.ai/role": role}
 
     def role_labels(self, role: RoleName) -> dict[str, str]:
-        return {**self.role_selector(role), "llm-d.ai/model": model_label(self.served_model)}
+        """Pod labels: the selector's, plus the ones upstream's pods carry for dashboards and commands.
+
+        The guide's values (llm-d/llm-d guides/pd-disaggregation/ms-pd/values.yaml,
+        modelArtifacts.labels) put `llm-d.ai/hardware-vairant` (sic) and `llm-d.ai/accelerator-vendor`
+        on every model-server pod (llm-d-incubation/llm-d-modelservice@llm-d-modelservice-v0.4.5:
+        charts/llm-d-modelservice/templates/_helpers.tpl, "llm-d-modelservice.pdlabels"). Not in
+        any selector, so a Deployment's immutable selector is unchanged.
+        """
+        return {
+            **self.role_selector(role),
+            "llm-d.ai/model": model_label(self.served_model),
+            "llm-d.ai/accelerator-vendor": self.accelerator_vendor,
+            "llm-d.ai/hardware-vairant": "gpu",
+        }
 
     @property
     def epp_selector(self) -> dict[str, str]:
@@ -166,6 +180,12 @@ class Release:
     @staticmethod
     def has_routing_sidecar(role: RoleName) -> bool:
         return role == "decode"
+
+
+def accelerator_vendor(config: StackConfig) -> str:
+    """The GPU vendor label value: the GPU resource's domain (nvidia.com/gpu: nvidia)."""
+    resource = getattr(config.platform, "gpu_resource", "nvidia.com/gpu")
+    return model_label(resource.split("/", 1)[0].split(".", 1)[0])
 
 
 def model_label(model: str) -> str:

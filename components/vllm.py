@@ -31,6 +31,9 @@ MANAGED_ENV = (
     "VLLM_CACHE_ROOT",
     "TIKTOKEN_ENCODINGS_BASE",
     "TIKTOKEN_RS_CACHE_DIR",
+    "DP_SIZE",
+    "TP_SIZE",
+    "DP_SIZE_LOCAL",
 )
 
 # NIXL moves KV blocks from prefill to decode; both sides run the same connector.
@@ -61,6 +64,17 @@ def serve_command(prelude: str | None) -> list[str]:
     if prelude is None:
         return ["vllm", "serve"]
     return ["/bin/bash", "-c", f'{prelude}\nexec vllm serve "$@"', "vllm-serve"]
+
+
+def parallelism_env(role: RoleConfig) -> list[dict]:
+    """As upstream's chart sets them (llm-d-incubation/llm-d-modelservice@llm-d-modelservice-v0.4.5:
+    charts/llm-d-modelservice/templates/_helpers.tpl, "llm-d-modelservice.parallelismEnv"); every DP
+    rank of a pod is local to it, so DP_SIZE_LOCAL is DP_SIZE."""
+    return [
+        {"name": "DP_SIZE", "value": str(role.data_parallel)},
+        {"name": "TP_SIZE", "value": str(role.tensor_parallel)},
+        {"name": "DP_SIZE_LOCAL", "value": str(role.data_parallel)},
+    ]
 
 
 def nixl_env() -> list[dict]:
