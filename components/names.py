@@ -64,8 +64,18 @@ class Release:
         return f"gaie-{self.suffix}-{self.namespace}-epp"
 
     @property
+    def epp_metrics_scraper(self) -> str:
+        """ServiceAccount (and its token Secret) that scrapers present: it may only GET /metrics."""
+        return f"{self.epp}-metrics-scraper"
+
+    @property
     def epp_metrics_token(self) -> str:
-        return f"{self.epp}-metrics-reader"
+        return self.epp_metrics_scraper
+
+    @property
+    def epp_metrics_scraper_role(self) -> str:
+        # Cluster-scoped: /metrics is a non-resource URL.
+        return f"{self.epp_cluster_role}-metrics-scraper"
 
     @property
     def epp_monitor(self) -> str:

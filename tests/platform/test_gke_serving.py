@@ -56,7 +56,11 @@ def test_metrics_go_to_google_managed_prometheus(gke):
     monitors = {m.object_name: m for m in gke.kube("PodMonitoring")}
     epp = monitors["gaie-pd-epp-monitor"]
     endpoint = epp.inputs["spec"]["endpoints"][0]
-    assert endpoint["authorization"]["credentials"]["secret"]["name"] == "gaie-pd-epp-metrics-reader"
+    assert endpoint["authorization"]["credentials"]["secret"]["name"] == "gaie-pd-epp-metrics-scraper"
+    token = gke.one("Secret", "gaie-pd-epp-metrics-scraper")
+    assert token.inputs["metadata"]["annotations"]["kubernetes.io/service-account.name"] == "gaie-pd-epp-metrics-scraper"
+    scraper = gke.one("ClusterRole", "gaie-pd-llm-d-pd-epp-metrics-scraper")
+    assert scraper.inputs["rules"] == [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]
     epp_pods = gke.one("Deployment", "gaie-pd-epp").inputs["spec"]["template"]["metadata"]["labels"]
     assert all(epp_pods[k] == v for k, v in epp.inputs["spec"]["selector"]["matchLabels"].items())
     binding = gke.one("RoleBinding", "gaie-pd-epp-metrics-token-reader")
