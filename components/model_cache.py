@@ -29,6 +29,12 @@ ENCODINGS_DIR = f"{MODEL_CACHE_DIR}/tiktoken-encodings"
 # Alternate formats some repos carry beside the weights vLLM loads (gpt-oss: original/, metal/):
 # downloading them would double the bytes the cache, the Job's deadline and the PVC are sized for.
 IGNORED_FILES = ["original/*", "metal/*"]
+# VLLM_CACHE_ROOT is each pod's own: vLLM 0.14.1 keys torch.compile's cache
+# (VLLM_CACHE_ROOT/torch_compile_cache/<hash>, vllm/compilation/backends.py) with every VLLM_*
+# variable but an ignore list (vllm/envs.py compile_factors), and VLLM_NIXL_SIDE_CHANNEL_HOST, the
+# pod IP, is not on it: a shared volume would never be reused by a restarted pod, only filled. It
+# also holds per-node files (gpu_p2p_access_cache_for_<devices>.json, deep_gemm JIT kernels).
+POD_COMPILE_CACHE = {"name": "compile-cache", "emptyDir": {}}
 # The llm-d CUDA image runs as this user; volumes are group-writable/readable for it.
 IMAGE_USER = 2000
 
@@ -88,7 +94,7 @@ class ModelCache(pulumi.ComponentResource):
             load_path="hub",
             volumes=[
                 {"name": "model-cache", "emptyDir": {"sizeLimit": self._config.model_cache.size}},
-                {"name": "compile-cache", "emptyDir": {}},
+                POD_COMPILE_CACHE,
             ],
             mounts=_mounts(read_only_models=False),
             env=env,
@@ -111,13 +117,11 @@ class ModelCache(pulumi.ComponentResource):
             )
 
         models = claim("models", release.model_cache, cache.size)
-        volumes = [{"name": "model-cache", "persistentVolumeClaim": {"claimName": release.model_cache, "readOnly": True}}]
+        volumes = [
+            {"name": "model-cache", "persistentVolumeClaim": {"claimName": release.model_cache, "readOnly": True}},
+            POD_COMPILE_CACHE,
+        ]
         ready: list[pulumi.Resource] = [models]
-        if cache.persistent_compile_cache:
-            ready.append(claim("compile", release.compile_cache, "50Gi"))
-            volumes.append({"name": "compile-cache", "persistentVolumeClaim": {"claimName": release.compile_cache}})
-        else:
-            volumes.append({"name": "compile-cache", "emptyDir": {}})
         fill_volume = {"name": "model-cache", "persistentVolumeClaim": {"claimName": release.model_cache}}
         job = fill_job(self, name, config, release, fill_volume, hf_secret, {}, None, self._depends_on + [models])
         return CacheWiring(

@@ -101,10 +101,6 @@ class Release:
         return f"{self.model_service}-model-cache"
 
     @property
-    def compile_cache(self) -> str:
-        return f"{self.model_service}-compile-cache"
-
-    @property
     def model_fill(self) -> str:
         return f"{self.model_service}-model-fill"
 

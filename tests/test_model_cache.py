@@ -48,7 +48,8 @@ def test_servers_mount_the_cache_read_only_and_never_reach_the_hub():
             "claimName": "ms-pd-llm-d-modelservice-model-cache",
             "readOnly": True,
         }
-        assert volumes["compile-cache"]["persistentVolumeClaim"]["claimName"] == "ms-pd-llm-d-modelservice-compile-cache"
+        # Each pod's own (see test_the_compile_cache_is_each_pods_own).
+        assert volumes["compile-cache"] == {"name": "compile-cache", "emptyDir": {}}
         assert env["VLLM_CACHE_ROOT"] == "/compile-cache"
 
 
@@ -160,3 +161,25 @@ def test_which_models_use_harmony():
     assert not ModelConfig.model_validate({"name": "Qwen/Qwen3-32B"}).uses_harmony
     assert not ModelConfig.model_validate({"harmony": False}).uses_harmony
     assert ModelConfig.model_validate({"name": "acme/renamed-finetune", "harmony": True}).uses_harmony
+
+
+def test_the_compile_cache_is_each_pods_own():
+    """vLLM 0.14.1 hashes every VLLM_* variable but an ignore list into the torch.compile cache key
+    (vllm-project/vllm@v0.14.1:vllm/envs.py compile_factors, used by vllm/compilation/backends.py);
+    VLLM_NIXL_SIDE_CHANNEL_HOST is the pod IP and not ignored, so a shared cache would never be reused."""
+    for run in (run_stack("ib"), run_stack("ib", {"modelCache": {"mode": "download"}})):
+        assert not [c for c in run.kube("PersistentVolumeClaim") if "compile" in c.object_name]
+        for role in ("prefill", "decode"):
+            deployment = run.one("Deployment", f"ms-pd-llm-d-modelservice-{role}")
+            volumes = {v["name"]: v for v in deployment.inputs["spec"]["template"]["spec"]["volumes"]}
+            assert volumes["compile-cache"] == {"name": "compile-cache", "emptyDir": {}}
+            env = env_of(vllm_of(deployment))
+            assert env["VLLM_CACHE_ROOT"] == "/compile-cache"
+            assert next(e for e in vllm_of(deployment)["env"] if e["name"] == "VLLM_NIXL_SIDE_CHANNEL_HOST")["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+
+
+def test_a_shared_compile_cache_is_refused_with_the_reason():
+    from test_bad_input import assert_stopped_cleanly  # noqa: PLC0415
+
+    run = run_stack("ib", {"modelCache": {"persistentCompileCache": True}}, expect_error=True)
+    assert_stopped_cleanly(run, "llmd:modelCache.persistentCompileCache", "VLLM_NIXL_SIDE_CHANNEL_HOST (the pod IP)")

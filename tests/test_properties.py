@@ -380,7 +380,7 @@ def common_blocks(gke: bool = False) -> dict:
             "mode": st.sampled_from(["shared", "download"]),
             "size": MEMORY,
             "storageClass": storage_class,
-            "persistentCompileCache": st.booleans(),
+            "persistentCompileCache": st.just(False),
             **({"bucket": st.from_regex(r"\A[a-z0-9][-a-z0-9_]{1,40}[a-z0-9]\Z")} if gke else {}),
         },
     )
@@ -882,6 +882,7 @@ OUT_OF_RANGE: list[tuple] = [
     (("model", "blockSize"), st.sampled_from([48, 256, 0]), ("ib", "gke")),
     (("model", "sizeGb"), st.sampled_from([0, -1.5, 0.0]), ("ib", "gke")),
     (("model", "numKvHeads"), st.sampled_from([0, -8, 1025]), ("ib", "gke")),
+    (("modelCache", "persistentCompileCache"), st.just(True), ("ib", "gke")),
     (("modelCache", "mode"), st.sampled_from(["lazy", "Shared"]), ("ib", "gke")),
     (("modelCache", "size"), BAD_QUANTITY, ("ib", "gke")),
     (("modelCache", "bucket"), st.sampled_from(["UPPER", "a", "has space"]), ("ib", "gke")),

@@ -159,8 +159,20 @@ class ModelCacheConfig(Strict):
     storage_class: Optional[str] = None
     # GKE: bucket for the weights (default: derived from project and release, globally unique).
     bucket: Optional[Annotated[str, StringConstraints(pattern=r"^[a-z0-9][-a-z0-9_.]{1,61}[a-z0-9]$")]] = None
-    # Keep vLLM's torch.compile cache across restarts (shared, per release).
-    persistent_compile_cache: bool = True
+    # Retired: true is refused (see _no_shared_compile_cache); the key stays so old stacks get the reason.
+    persistent_compile_cache: bool = False
+
+    @field_validator("persistent_compile_cache")
+    @classmethod
+    def _no_shared_compile_cache(cls, value: bool) -> bool:
+        if value:
+            raise ValueError(
+                "a shared compile cache is not offered: vLLM 0.14.1 keys torch.compile's cache with every "
+                "VLLM_* variable (vllm/envs.py compile_factors), VLLM_NIXL_SIDE_CHANNEL_HOST (the pod IP) "
+                "included, so a restarted pod never reuses it and the volume fills with dead entries. Remove "
+                "the key (each pod compiles into its own volume, as upstream)"
+            )
+        return value
 
 
 class BenchmarkStage(Strict):
