@@ -87,8 +87,9 @@ class ModelCache(pulumi.ComponentResource):
         env = {"HF_HOME": MODEL_CACHE_DIR, "VLLM_CACHE_ROOT": COMPILE_CACHE_DIR}
         if self._config.model.uses_harmony:
             # As upstream, each pod downloads the encoding at start; kept in the pod's volume, so
-            # a container restart reuses it.
-            env[harmony.DOWNLOAD_CACHE_ENV] = f"{MODEL_CACHE_DIR}/tiktoken-rs-cache"
+            # a container restart reuses it. The volume's root: openai-harmony does not create an
+            # overridden cache directory (resolve_cache_dir in public_encodings.rs).
+            env[harmony.DOWNLOAD_CACHE_ENV] = MODEL_CACHE_DIR
         return CacheWiring(
             model_ref=self._config.model.name,
             load_path="hub",

@@ -125,7 +125,9 @@ def test_download_mode_keeps_upstreams_per_pod_encoding_download():
     run = run_stack("ib", {"modelCache": {"mode": "download"}})
     env = env_of(vllm_of(run.one("Deployment", "ms-pd-llm-d-modelservice-prefill")))
     assert "TIKTOKEN_ENCODINGS_BASE" not in env
-    assert env["TIKTOKEN_RS_CACHE_DIR"] == "/model-cache/tiktoken-rs-cache"
+    # An existing directory: openai-harmony creates only its default cache directory.
+    mounts = {m["mountPath"] for m in vllm_of(run.one("Deployment", "ms-pd-llm-d-modelservice-prefill"))["volumeMounts"]}
+    assert env["TIKTOKEN_RS_CACHE_DIR"] in mounts
 
 
 def _stage(tmp_path, content: bytes, expected: str):
