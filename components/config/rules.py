@@ -59,6 +59,8 @@ def _nixl_tp_ratio(config: StackConfig) -> list[Problem]:
     `is_kv_replicated`); prefill wider than decode fails when prefill replicates ("Num kv_heads >
     tp_size and P TP > D TP case, not supported"); decode wider than prefill needs the KV block
     sizes to line up, which fails when only decode replicates (prefill TP < KV heads < decode TP).
+    For MLA models vLLM counts num_key_value_heads the same way; only the last case is stricter here
+    than vLLM (MLA skips that block check), and it needs a decode TP above e.g. DeepSeek's 128 heads.
     """
     p, d = config.prefill.tensor_parallel, config.decode.tensor_parallel
     if p == d:
