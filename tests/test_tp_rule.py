@@ -9,7 +9,7 @@ gpt-oss-120b has 8 KV heads (num_key_value_heads in its config.json on huggingfa
 import pytest
 
 from components.config.load import InvalidConfig, validate
-from components.config.model import KNOWN_MODELS
+from components.model_catalog import KNOWN_MODELS
 from tools.mock_runtime import stack_config
 
 

@@ -5,7 +5,6 @@ YAML. Unknown keys are errors at every depth. Rules that involve several keys li
 `rules.py`; this module checks each value on its own.
 """
 
-from dataclasses import dataclass
 from typing import Annotated, Literal, Optional, Union
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
@@ -23,6 +22,7 @@ from components.config.base import (
     Strict,
 )
 from components.config.gke import GkeClusterConfig
+from components.model_catalog import DEFAULT_MODEL, DEFAULT_SIZE_GB, KNOWN_MODELS
 from components.versions import Versions
 
 
@@ -96,38 +96,28 @@ def default_decode() -> RoleConfig:
     return RoleConfig.model_validate(ROLE_DEFAULTS["decode"])
 
 
-@dataclass(frozen=True)
-class ModelFacts:
-    """What vLLM reads from a model's config.json that the program must know before any pod starts."""
-
-    kv_heads: int  # num_key_value_heads: bounds heterogeneous TP between prefill and decode (rules.py)
-    harmony: bool  # model_type gpt_oss: vLLM's chat serving loads the Harmony encoding at start-up
-
-
-# From each repository's config.json on huggingface.co (num_key_value_heads, model_type).
-KNOWN_MODELS = {
-    "openai/gpt-oss-120b": ModelFacts(kv_heads=8, harmony=True),
-    "openai/gpt-oss-20b": ModelFacts(kv_heads=8, harmony=True),
-    "RedHatAI/Llama-3.3-70B-Instruct-FP8-dynamic": ModelFacts(kv_heads=8, harmony=False),
-    "meta-llama/Llama-3.3-70B-Instruct": ModelFacts(kv_heads=8, harmony=False),
-    "meta-llama/Llama-3.1-8B-Instruct": ModelFacts(kv_heads=8, harmony=False),
-    "Qwen/Qwen3-32B": ModelFacts(kv_heads=8, harmony=False),
-}
-
-
 class ModelConfig(Strict):
-    name: Annotated[str, StringConstraints(pattern=HF_MODEL_ID)] = "openai/gpt-oss-120b"
+    name: Annotated[str, StringConstraints(pattern=HF_MODEL_ID)] = DEFAULT_MODEL
     served_name: Optional[str] = None
     max_model_len: int = Field(default=32000, ge=256)
     block_size: Literal[16, 32, 64, 128] = 128
     requires_token: bool = False
-    # Bytes of weights fetched from the hub per download (gpt-oss-120b: about 65 GB).
-    size_gb: float = Field(default=65.0, gt=0)
-    # num_key_value_heads of the model's config.json; known models' values are in KNOWN_MODELS.
+    # Bytes of weights fetched from the hub per download (gpt-oss-120b: about 65 GB). Left out, a
+    # model of components/model_catalog.py gets its own size; any other model gets this default.
+    size_gb: float = Field(default=DEFAULT_SIZE_GB, gt=0)
+    # num_key_value_heads of the model's config.json; known models' values are in model_catalog.
     num_kv_heads: Optional[int] = Field(default=None, ge=1, le=1024)
     # Whether vLLM serves it with the Harmony encoding (config.json model_type gpt_oss); default:
     # known models' value, else whether the name says gpt-oss.
     harmony: Optional[bool] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_size(cls, data):
+        name = data.get("name") if isinstance(data, dict) else None
+        if isinstance(name, str) and "sizeGb" not in data and name in KNOWN_MODELS:
+            data = {**data, "sizeGb": KNOWN_MODELS[name].size_gb}
+        return data
 
     @property
     def served(self) -> str:
@@ -264,6 +254,17 @@ class ExistingClusterConfig(Strict):
 PlatformConfig = Annotated[Union[ExistingClusterConfig, GkeClusterConfig], Field(discriminator="kind")]
 
 
+class PricingConfig(Strict):
+    """Overrides of the plan's price list (USD per hour, see tools/plan/prices.py). Nothing deployed reads them."""
+
+    # GKE: one GPU node at the configured capacity (default: the list's price for the machine, region, capacity).
+    gpu_node_hour: Optional[float] = Field(default=None, ge=0)
+    # Existing cluster: one GPU of the cluster (default: $85 per 8-GPU H200 node hour / 8).
+    gpu_hour: Optional[float] = Field(default=None, ge=0)
+    # GKE: one node of the CPU system pool.
+    system_node_hour: Optional[float] = Field(default=None, ge=0)
+
+
 class StackConfig(Strict):
     platform: PlatformConfig
     namespace: DnsLabel = "llm-d-pd"
@@ -280,6 +281,7 @@ class StackConfig(Strict):
     verification: VerificationConfig = Field(default_factory=VerificationConfig)
     benchmark: BenchmarkConfig = Field(default_factory=BenchmarkConfig)
     versions: Versions = Field(default_factory=Versions)
+    pricing: PricingConfig = Field(default_factory=PricingConfig)
 
     @property
     def metrics_backend(self) -> Literal["prometheus-operator", "gmp"]:
