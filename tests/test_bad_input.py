@@ -27,7 +27,6 @@ CASES = {
         "llmd:decode.tensorParallel",
         "above the model's 8 KV heads",
     ),
-    "heterogeneous TP for a model of unknown KV heads": ({"model": {"name": "acme/mystery-70b"}}, "llmd:model.numKvHeads", "num_key_value_heads"),
     "no replicas": ({"prefill": {"replicas": 0}}, "llmd:prefill.replicas", "greater than or equal to 1"),
     "unknown gateway provider": ({"gateway": {"provider": "nginx"}}, "llmd:gateway.provider", "'istio', 'kgateway' or 'gke'"),
     "managed gateway off GKE": ({"gateway": {"provider": "gke"}}, "llmd:gateway.provider", "platform.kind: gke"),
