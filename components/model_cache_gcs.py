@@ -97,7 +97,8 @@ class GcsCache:
                 display_name=f"llm-d {platform.cluster_name}/{release.suffix} model cache ({suffix})",
                 opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
             )
-            for i, (target, role) in enumerate(grants):
+            # The pods wait for these: a FUSE mount before its grant and binding exist fails with 403.
+            access: list[pulumi.Resource] = [
                 gcp.storage.BucketIAMMember(
                     f"{name}-{suffix}-{i}",
                     bucket=target.name,
@@ -105,7 +106,9 @@ class GcsCache:
                     member=account.email.apply(lambda e: f"serviceAccount:{e}"),
                     opts=pulumi.ResourceOptions(parent=parent),
                 )
-            for ksa in ksa_names:
+                for i, (target, role) in enumerate(grants)
+            ]
+            access += [
                 gcp.serviceaccount.IAMMember(
                     f"{name}-{suffix}-{ksa}",
                     service_account_id=account.name,
@@ -114,11 +117,13 @@ class GcsCache:
                     # The workload identity pool exists once the cluster does.
                     opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
                 )
-            return account
+                for ksa in ksa_names
+            ]
+            return account, access
 
         models = bucket("models", models_name)
-        filler = identity("fill", [release.model_fill], [(models, "roles/storage.objectUser")])
-        reader = identity("read", [release.deployment(role) for role in ROLES], [(models, "roles/storage.objectViewer")])
+        filler, fill_access = identity("fill", [release.model_fill], [(models, "roles/storage.objectUser")])
+        reader, read_access = identity("read", [release.deployment(role) for role in ROLES], [(models, "roles/storage.objectViewer")])
 
         fill_account = k8s.core.v1.ServiceAccount(
             f"{name}-fill",
@@ -134,7 +139,7 @@ class GcsCache:
             hf_secret,
             dict(FUSE_POD_ANNOTATIONS),
             release.model_fill,
-            depends_on + [fill_account, models],
+            depends_on + [fill_account, models, *fill_access],
         )
         self.wiring = CacheWiring(
             model_ref=model_dir(config.model.name),
@@ -145,5 +150,5 @@ class GcsCache:
             needs_hf_token=False,
             pod_annotations=dict(FUSE_POD_ANNOTATIONS),
             service_account_annotations={"iam.gke.io/gcp-service-account": reader.email},
-            ready=[job],
+            ready=[job, *read_access],
         )

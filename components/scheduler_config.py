@@ -24,6 +24,8 @@ PROMPT_BYTES_PER_TOKEN = 8
 DEFAULT_LRU_CAPACITY_PER_SERVER = 31250
 CONFIG_FILE = "pd-config.yaml"
 CONFIG_DIR = "/config"
+# On the picker's pod template: a digest of the config it reads at start.
+CONFIG_HASH_ANNOTATION = "llm-d.ai/config-sha256"
 PREFILL_PROFILE, DECODE_PROFILE = "prefill", "decode"
 
 

@@ -57,7 +57,7 @@ def test_a_serving_change_runs_it_again():
     scaled = validate(stack_config("ib", {"decode": {"replicas": 2}}), set(), "ib", "llmd")
     unrelated = validate(stack_config("ib", {"monitoring": {"enabled": False}}), set(), "ib", "llmd")
     fabric = validate(
-        stack_config("ib", {"platform": {"kind": "existing", "rdma": {"env": {"UCX_TLS": "rc,cuda_ipc"}}}}), set(), "ib", "llmd"
+        stack_config("ib", {"platform": {"kind": "existing", "context": "my-ib-cluster", "rdma": {"env": {"UCX_TLS": "rc,cuda_ipc"}}}}), set(), "ib", "llmd"
     )
     assert serving_fingerprint(base) != serving_fingerprint(scaled)
     assert serving_fingerprint(base) != serving_fingerprint(fabric)
@@ -66,4 +66,4 @@ def test_a_serving_change_runs_it_again():
 
 def test_benchmark_runs_after_verification():
     run = run_stack("ib", {"benchmark": {"enabled": True}})
-    assert run.one("Job", JOB).urn in run.one("Job", "ms-pd-llm-d-modelservice-bench").dependencies
+    assert run.one("Job", JOB).urn in next(j for j in run.kube("Job") if j.name == "benchmark").dependencies
