@@ -23,7 +23,7 @@ CASES = {
     "TP x DP over the node": ({"decode": {"tensorParallel": 4, "dataParallel": 4}}, "llmd:decode.tensorParallel", "4 x 4 = 16 GPUs"),
     "prefill TP at or above the KV heads, wider than decode": ({"prefill": {"tensorParallel": 8}}, "llmd:prefill.tensorParallel", "at or above the model's 8 KV heads"),
     "decode replicates KV heads, prefill does not": (
-        {"platform": {"kind": "existing", "gpusPerNode": 16}, "decode": {"tensorParallel": 16}},
+        {"platform": {"kind": "existing", "context": "test", "gpusPerNode": 16}, "decode": {"tensorParallel": 16}},
         "llmd:decode.tensorParallel",
         "above the model's 8 KV heads",
     ),

@@ -15,7 +15,7 @@ from tools.mock_runtime import stack_config
 
 def problems(prefill_tp: int, decode_tp: int, model: dict | None = None) -> list[str]:
     raw = stack_config("ib", {
-        "platform": {"kind": "existing", "gpusPerNode": 16},
+        "platform": {"kind": "existing", "context": "test", "gpusPerNode": 16},
         "prefill": {"tensorParallel": prefill_tp},
         "decode": {"tensorParallel": decode_tp},
         **({"model": model} if model else {}),
