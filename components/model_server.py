@@ -15,7 +15,14 @@ from components.config.credentials import EXTERNAL_SECRETS_ANNOTATION
 from components.config.model import ModelConfig, RoleConfig
 from components.kube import child, env_list, meta, resources
 from components.model_cache import IMAGE_USER, CacheWiring
-from components.names import HF_TOKEN_KEY, POOL_TARGET_PORT, Release, RoleName
+from components.names import (
+    HF_TOKEN_KEY,
+    POOL_TARGET_PORT,
+    SIDECAR_PORT_NAME,
+    VLLM_PORT_NAME,
+    Release,
+    RoleName,
+)
 from components.platform.wiring import PodWiring
 from components.versions import Versions
 
@@ -176,7 +183,7 @@ def vllm_container(args: ModelServerArgs) -> dict:
         "args": vllm.serve_args(args.cache.model_ref, args.model, spec, port),
         "env": env,
         "ports": [
-            {"containerPort": port, "name": "vllm", "protocol": "TCP"},
+            {"containerPort": port, "name": VLLM_PORT_NAME, "protocol": "TCP"},
             *[
                 {"containerPort": nixl, "name": name, "protocol": "TCP"}
                 for name, nixl in args.release.nixl_ports(spec.data_parallel).items()
@@ -231,7 +238,7 @@ def routing_sidecar(args: ModelServerArgs) -> dict:
             f"--zap-log-level={args.sidecar_log_level}",
             "--secure-proxy=false",
         ],
-        "ports": [{"containerPort": POOL_TARGET_PORT, "name": "sidecar", "protocol": "TCP"}],
+        "ports": [{"containerPort": POOL_TARGET_PORT, "name": SIDECAR_PORT_NAME, "protocol": "TCP"}],
         "readinessProbe": {"httpGet": {"path": "/health", "port": "sidecar"}, "periodSeconds": 5},
         "resources": resources("250m", "256Mi", limit_memory="1Gi"),
         "securityContext": {"allowPrivilegeEscalation": False, "runAsNonRoot": True},

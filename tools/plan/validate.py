@@ -58,8 +58,8 @@ def _validator(crd_dir: str):
     source = Path(crd_dir)
     mirror = CACHE_ROOT / _fingerprint(source, Path(module.__file__))
     if (mirror / _COMPLETE).is_file():
-        return module.SchemaValidator(mirror, no_schema_allowed=NO_SCHEMA_ALLOWED)
-    validator = module.SchemaValidator(source, no_schema_allowed=NO_SCHEMA_ALLOWED)  # all its checks
+        return module.SchemaValidator(mirror, no_schema_allowed=NO_SCHEMA_ALLOWED, program_crds=True)
+    validator = module.SchemaValidator(source, no_schema_allowed=NO_SCHEMA_ALLOWED, program_crds=True)  # all its checks
     _write_mirror(module, source, mirror)
     return validator
 
