@@ -340,10 +340,10 @@ def test_vllm_reads_flags_like_vllm_does():
 
 
 def test_gpus_equal_tp_times_dp(objects):
-    vllm = container(decode(objects), "vllm")
-    vllm["args"] += ["--data-parallel-size", "2"]
-    vllm["ports"].append({"containerPort": 5601, "name": "nixl-dp1", "protocol": "TCP"})
-    assert_one_kind(violations(objects), "gpus", "vLLM runs TP 4 x DP 2 = 8")
+    # The GPUs change, not DP: a second DP rank would also need its NIXL port declared and admitted.
+    resources = container(decode(objects), "vllm")["resources"]
+    resources["limits"]["nvidia.com/gpu"] = resources["requests"]["nvidia.com/gpu"] = "8"
+    assert_one_kind(violations(objects), "gpus", "limit is 8, vLLM runs TP 4 x DP 1 = 4")
 
 
 def test_gpus_extra_arg_that_overrides_tp(objects):
