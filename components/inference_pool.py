@@ -69,7 +69,7 @@ class InferencePool(pulumi.ComponentResource):
         plugins = k8s.core.v1.ConfigMap(
             f"{name}-epp",
             metadata=meta(release.epp, ns, labels),
-            data={scheduler_config.CONFIG_FILE: scheduler_config.plugins_config_yaml(config.scheduler)},
+            data={scheduler_config.CONFIG_FILE: scheduler_config.plugins_config_yaml(config.scheduler, config.model.max_model_len)},
             opts=child(self, depends_on),
         )
         self.epp = k8s.apps.v1.Deployment(
@@ -149,7 +149,7 @@ class InferencePool(pulumi.ComponentResource):
                     # ConfigMap is replaced (delete-first, same name) before this Deployment updates; the
                     # running picker parsed it already, so an in-place update would gain nothing.
                     "annotations": {
-                        scheduler_config.CONFIG_HASH_ANNOTATION: content_hash(scheduler_config.plugins_config_yaml(config.scheduler))
+                        scheduler_config.CONFIG_HASH_ANNOTATION: content_hash(scheduler_config.plugins_config_yaml(config.scheduler, config.model.max_model_len))
                     },
                 },
                 "spec": {
@@ -244,7 +244,7 @@ class InferencePool(pulumi.ComponentResource):
         return defaults
 
     def _metrics_auth(self, name, labels, depends_on) -> list[pulumi.Resource]:
-        """TokenReview/SubjectAccessReview rights for the picker's metrics auth, and /metrics for its own token."""
+        """TokenReview/SubjectAccessReview rights for the picker's metrics auth (no scraper uses its token)."""
         release = self._release
         metrics_auth = k8s.rbac.v1.ClusterRole(
             f"{name}-epp-metrics",
@@ -252,7 +252,6 @@ class InferencePool(pulumi.ComponentResource):
             rules=[
                 {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]},
                 {"apiGroups": ["authorization.k8s.io"], "resources": ["subjectaccessreviews"], "verbs": ["create"]},
-                {"nonResourceURLs": ["/metrics"], "verbs": ["get"]},
             ],
             opts=child(self, depends_on),
         )
@@ -266,23 +265,52 @@ class InferencePool(pulumi.ComponentResource):
         return [metrics_auth, binding]
 
     def _metrics(self, name, config: StackConfig, labels, depends_on) -> list[pulumi.Resource]:
-        """The picker's /metrics needs a token; the scraper presents the picker's own (read-only) one."""
+        """The picker's /metrics needs a token; scrapers present one of an account that may only GET /metrics.
+
+        The picker authenticates each scrape with a TokenReview and authorizes it with a
+        SubjectAccessReview for verb get on the non-resource path /metrics
+        (sigs.k8s.io/controller-runtime@v0.22.5:pkg/metrics/filters/filters.go,
+        WithAuthenticationAndAuthorization, which kubernetes-sigs/gateway-api-inference-extension@v1.3.0:
+        cmd/epp/runner/runner.go installs with --metrics-endpoint-auth, on by default; the llm-d
+        scheduler v0.5.0 runs that runner). The picker's own account, which lists pods and creates
+        reviews, never leaves its pod.
+        """
         release = self._release
+        scraper = release.epp_metrics_scraper
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-epp-metrics-scraper",
+            metadata=meta(scraper, release.namespace, labels),
+            automount_service_account_token=False,
+            opts=child(self, depends_on),
+        )
+        role = k8s.rbac.v1.ClusterRole(
+            f"{name}-epp-metrics-scraper",
+            metadata=meta(release.epp_metrics_scraper_role, labels=labels),
+            rules=[{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}],
+            opts=child(self, depends_on),
+        )
+        binding = k8s.rbac.v1.ClusterRoleBinding(
+            f"{name}-epp-metrics-scraper",
+            metadata=meta(release.epp_metrics_scraper_role, labels=labels),
+            role_ref=role_ref("ClusterRole", release.epp_metrics_scraper_role),
+            subjects=[service_account(scraper, release.namespace)],
+            opts=child(self, depends_on + [role, account]),
+        )
         token = k8s.core.v1.Secret(
             f"{name}-epp-metrics-token",
             metadata=meta(
                 release.epp_metrics_token,
                 release.namespace,
                 labels,
-                {"kubernetes.io/service-account.name": release.epp},
+                {"kubernetes.io/service-account.name": scraper},
             ),
             type="kubernetes.io/service-account-token",
-            opts=child(self, depends_on),
+            opts=child(self, depends_on + [account]),
         )
         interval = config.monitoring.scheduler_interval
-        after = depends_on + [token, self.service]
+        after = depends_on + [token, binding, self.service]
         if config.metrics_backend == "gmp":
-            return [token, *self._gmp_monitor(name, interval, labels, after)]
+            return [account, role, binding, token, *self._gmp_monitor(name, interval, labels, after)]
         monitor = k8s.apiextensions.CustomResource(
             f"{name}-epp-monitor",
             api_version="monitoring.coreos.com/v1",
@@ -303,7 +331,7 @@ class InferencePool(pulumi.ComponentResource):
             },
             opts=child(self, after),
         )
-        return [token, monitor]
+        return [account, role, binding, token, monitor]
 
     def _gmp_monitor(self, name, interval, labels, depends_on) -> list[pulumi.Resource]:
         """Google Managed Prometheus: its collector (gmp-system/collector) may read only the token Secret."""

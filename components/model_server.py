@@ -17,8 +17,6 @@ from components.kube import child, env_list, meta, resources
 from components.model_cache import IMAGE_USER, CacheWiring
 from components.names import (
     HF_TOKEN_KEY,
-    NIXL_PORT_NAME,
-    NIXL_SIDE_CHANNEL_PORT,
     POOL_TARGET_PORT,
     SIDECAR_PORT_NAME,
     VLLM_PORT_NAME,
@@ -169,7 +167,7 @@ def vllm_container(args: ModelServerArgs) -> dict:
         **{name: str(count) for name, count in wiring.rdma_resources.items()},
     }
     res = {"requests": requested, "limits": dict(requested)}
-    env = vllm.nixl_env() + env_list(args.cache.env)
+    env = vllm.nixl_env() + vllm.parallelism_env(spec) + env_list(args.cache.env)
     if args.hf_secret and args.cache.needs_hf_token:
         env.append({"name": HF_TOKEN_KEY, "valueFrom": {"secretKeyRef": {"name": args.hf_secret, "key": HF_TOKEN_KEY}}})
     env += env_list({**wiring.env, **spec.env})
@@ -186,7 +184,10 @@ def vllm_container(args: ModelServerArgs) -> dict:
         "env": env,
         "ports": [
             {"containerPort": port, "name": VLLM_PORT_NAME, "protocol": "TCP"},
-            {"containerPort": NIXL_SIDE_CHANNEL_PORT, "name": NIXL_PORT_NAME, "protocol": "TCP"},
+            *[
+                {"containerPort": nixl, "name": name, "protocol": "TCP"}
+                for name, nixl in args.release.nixl_ports(spec.data_parallel).items()
+            ],
         ],
         "resources": res,
         "startupProbe": {

@@ -11,6 +11,17 @@ import yaml
 
 from components.config.model import SchedulerConfig
 
+# Both plugins measure the prompt in bytes: GAIE v1.3.0 hashes the completion prompt, or the JSON of
+# the chat messages (getUserInputBytes in kubernetes-sigs/gateway-api-inference-extension@v1.3.0:
+# pkg/epp/scheduling/framework/plugins/multi/prefix/plugin.go), and only its first
+# blockSize x maxPrefixBlocksToMatch bytes (hashPrompt truncates); pd-profile-handler
+# (llm-d/llm-d-inference-scheduler@v0.5.0:pkg/plugins/profile/pd_profile_handler.go) divides the
+# matched blocks x hashBlockSize by the whole prompt's bytes. The upstream plugin assumes 4
+# characters per token (averageCharactersPerToken); we bound it at twice that to cover JSON
+# escaping of chat messages and multi-byte UTF-8, so a prompt up to maxModelLen tokens is hashed whole.
+PROMPT_BYTES_PER_TOKEN = 8
+# GAIE v1.3.0's DefaultLRUCapacityPerServer (blocks the picker remembers per server).
+DEFAULT_LRU_CAPACITY_PER_SERVER = 31250
 CONFIG_FILE = "pd-config.yaml"
 CONFIG_DIR = "/config"
 # On the picker's pod template: a digest of the config it reads at start.
@@ -18,7 +29,12 @@ CONFIG_HASH_ANNOTATION = "llm-d.ai/config-sha256"
 PREFILL_PROFILE, DECODE_PROFILE = "prefill", "decode"
 
 
-def plugins_config(scheduler: SchedulerConfig) -> dict:
+def prefix_blocks(scheduler: SchedulerConfig, max_model_len: int) -> int:
+    """Blocks the prefix scorer must hash so that a prompt of up to max_model_len tokens is hashed whole."""
+    return -(-max_model_len * PROMPT_BYTES_PER_TOKEN // scheduler.hash_block_size)
+
+
+def plugins_config(scheduler: SchedulerConfig, max_model_len: int) -> dict:
     selective = scheduler.selective_pd_threshold > 0
     plugins: list[dict] = [
         {"type": "prefill-header-handler"},
@@ -44,8 +60,10 @@ def plugins_config(scheduler: SchedulerConfig) -> dict:
                 "parameters": {
                     "autoTune": False,
                     "blockSize": scheduler.hash_block_size,
-                    "maxPrefixBlocksToMatch": 256,
-                    "lruCapacityPerServer": 31250,
+                    "maxPrefixBlocksToMatch": prefix_blocks(scheduler, max_model_len),
+                    # The LRU evicts a prompt's first blocks first, and matching starts there: it
+                    # must hold at least a couple of the longest prompts.
+                    "lruCapacityPerServer": max(DEFAULT_LRU_CAPACITY_PER_SERVER, 2 * prefix_blocks(scheduler, max_model_len)),
                 },
             }
         )
@@ -69,5 +87,5 @@ def plugins_config(scheduler: SchedulerConfig) -> dict:
     }
 
 
-def plugins_config_yaml(scheduler: SchedulerConfig) -> str:
-    return yaml.safe_dump(plugins_config(scheduler), sort_keys=False)
+def plugins_config_yaml(scheduler: SchedulerConfig, max_model_len: int) -> str:
+    return yaml.safe_dump(plugins_config(scheduler, max_model_len), sort_keys=False)

@@ -389,10 +389,10 @@ GKE_ROLE_FIELDS = block(
 
 @st.composite
 def roles(draw, gpus_per_node: int, max_pods: Optional[int] = None) -> dict:
-    """Both role blocks: TP a power of two, TP x DP fits a node, prefill TP <= decode TP."""
+    """Both role blocks: TP a power of two, TP x DP fits a node (`finish` makes the TPs fit the KV heads)."""
     decode_tp = draw(st.sampled_from([p for p in POW2 if p <= gpus_per_node]))
     decode_dp = draw(st.integers(1, min(8, gpus_per_node // decode_tp)))
-    prefill_tp = draw(st.sampled_from([p for p in POW2 if p <= decode_tp]))
+    prefill_tp = draw(st.sampled_from([p for p in POW2 if p <= gpus_per_node]))
     prefill_dp = draw(st.integers(1, min(8, gpus_per_node // prefill_tp)))
     if max_pods is None:
         prefill_replicas, decode_replicas = draw(REPLICAS), draw(REPLICAS)
@@ -440,6 +440,8 @@ def common_blocks(gke: bool = False) -> dict:
             "maxModelLen": st.one_of(st.sampled_from([256, 8192, 32000, 131072]), st.integers(256, 10**6)),
             "blockSize": st.sampled_from([16, 32, 64, 128]),
             "sizeGb": st.floats(min_value=0.01, max_value=5000, allow_nan=False, allow_infinity=False),
+            "numKvHeads": st.sampled_from([1, 2, 4, 8, 16, 64, 128]),
+            "harmony": st.booleans(),
         },
     )
     storage_class = st.lists(dns_label(20), min_size=1, max_size=2).map(".".join)
@@ -449,7 +451,7 @@ def common_blocks(gke: bool = False) -> dict:
             "mode": st.sampled_from(["shared", "download"]),
             "size": MEMORY,
             "storageClass": storage_class,
-            "persistentCompileCache": st.booleans(),
+            "persistentCompileCache": st.just(False),
             **({"bucket": st.from_regex(r"\A[a-z0-9][-a-z0-9_]{1,40}[a-z0-9]\Z")} if gke else {}),
         },
     )
@@ -536,6 +538,13 @@ def finish(draw, config: dict, blocks: dict, providers: list[str]) -> tuple[dict
     if cache.get("mode", "shared") == "download" or config["platform"]["kind"] != "gke":
         if bytes_of(cache.get("size", "250Gi")) < size_gb * 1e9:
             config.setdefault("modelCache", {})["size"] = f"{math.ceil(size_gb * draw(st.sampled_from([1, 1.25, 2])))}G"
+    # Prefill and decode TP must fit the model's KV heads (rules._nixl_tp_ratio); where they do
+    # not, or the model's KV heads are unknown, state enough heads for both.
+    p, d = role_spec(config, "prefill")["tensorParallel"], role_spec(config, "decode")["tensorParallel"]
+    model = config.get("model", {})
+    heads = model.get("numKvHeads") or getattr(KNOWN_MODELS.get(model.get("name", "openai/gpt-oss-120b")), "kv_heads", None)
+    if p != d and (heads is None or (p > d and p >= heads) or (p < heads < d)):
+        config.setdefault("model", {})["numKvHeads"] = 2 * max(p, d)
     needs_token = draw(st.booleans()) and draw(st.booleans())
     if needs_token:
         config.setdefault("model", {})["requiresToken"] = True
@@ -974,6 +983,8 @@ OUT_OF_RANGE: list[tuple] = [
     (("model", "maxModelLen"), st.sampled_from([255, 0, -1]), ("ib", "gke")),
     (("model", "blockSize"), st.sampled_from([48, 256, 0]), ("ib", "gke")),
     (("model", "sizeGb"), st.sampled_from([0, -1.5, 0.0]), ("ib", "gke")),
+    (("model", "numKvHeads"), st.sampled_from([0, -8, 1025]), ("ib", "gke")),
+    (("modelCache", "persistentCompileCache"), st.just(True), ("ib", "gke")),
     (("modelCache", "mode"), st.sampled_from(["lazy", "Shared"]), ("ib", "gke")),
     (("modelCache", "size"), BAD_QUANTITY, ("ib", "gke")),
     (("modelCache", "bucket"), st.sampled_from(["UPPER", "a", "has space"]), ("ib", "gke")),
@@ -1042,9 +1053,11 @@ def gpus_per_node(platform: str, config: dict) -> int:
     return 8 if platform == "gke" else config["platform"].get("gpusPerNode", 8)
 
 
-@mutation("prefill TP > decode TP", lambda p, c, t: 2 * role_spec(c, "decode")["tensorParallel"] * role_spec(c, "prefill").get("dataParallel", 1) <= gpus_per_node(p, c))
+@mutation("prefill TP wider than decode and at or above the KV heads", lambda p, c, t: 2 * role_spec(c, "decode")["tensorParallel"] * role_spec(c, "prefill").get("dataParallel", 1) <= gpus_per_node(p, c))
 def _nixl(data, platform, config, token):
-    config.setdefault("prefill", {})["tensorParallel"] = 2 * role_spec(config, "decode")["tensorParallel"]
+    wider = 2 * role_spec(config, "decode")["tensorParallel"]
+    config.setdefault("prefill", {})["tensorParallel"] = wider
+    config.setdefault("model", {})["numKvHeads"] = data.draw(st.sampled_from([h for h in (1, 2, 4, 8, 16) if h <= wider]))
     return config, token, "prefill.tensorParallel"
 
 

@@ -678,6 +678,21 @@ def vllm_port(container: Mapping[str, Any]) -> int:
     return _int(parse_flags(_list(container.get("args"))).get("--port", "8000")) or 0
 
 
+def nixl_ports(container: Mapping[str, Any]) -> list[int]:
+    """NIXL side-channel ports: VLLM_NIXL_SIDE_CHANNEL_PORT (vLLM's default 5600) + each DP rank.
+
+    vllm-project/vllm@v0.14.1: vllm/envs.py (default) and
+    vllm/distributed/kv_transfer/kv_connector/v1/nixl_connector.py (NixlConnectorScheduler).
+    """
+    flags = parse_flags(_list(container.get("args")))
+    if "--kv-transfer-config" not in flags or "NixlConnector" not in flags["--kv-transfer-config"]:
+        return []
+    env = {e.get("name"): e.get("value") for e in map(_map, _list(container.get("env")))}
+    base = _int(env.get("VLLM_NIXL_SIDE_CHANNEL_PORT") or 5600) or 5600
+    dp = _int(flags.get("--data-parallel-size", "1")) or 1
+    return [base + rank for rank in range(dp)]
+
+
 def _sidecar(pod_spec: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
     return next((c for _, c in all_containers(pod_spec) if "--vllm-port" in parse_flags(_list(c.get("args")))), None)
 
@@ -692,6 +707,9 @@ def check_ports_agree(objects: Sequence[Obj], context: Context = Context()) -> l
             port = vllm_port(c)
             if _container_port(c, port) is None:
                 out.append(f"{tag}: vLLM listens on {port} (--port) but its container does not declare that port")
+            for nixl in nixl_ports(c):
+                if _container_port(c, nixl) is None:
+                    out.append(f"{tag}: vLLM's NIXL side channel listens on {nixl} but its container does not declare that port")
             for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
                 handler = _map(_map(c.get(probe)).get("httpGet")) or _map(_map(c.get(probe)).get("tcpSocket"))
                 if handler and _container_port(c, handler.get("port")) != port:

@@ -48,6 +48,12 @@ def _model(config: "StackConfig", token_present: bool) -> list[str]:
         notes.append(f"llmd:model.sizeGb is not set for {model.name}, a model of unknown size: the startup probes and "
                      f"Pulumi's timeouts are sized for the default {DEFAULT_SIZE_GB:g} GB of weights. Set model.sizeGb "
                      f"to the repository's size (e.g. `pulumi config set --path model.sizeGb 140`).")
+    p, d = config.prefill.tensor_parallel, config.decode.tensor_parallel
+    if p != d and model.kv_heads is None:
+        notes.append(f"llmd:model.numKvHeads is not set for {model.name}, a model of unknown KV heads: prefill.tensorParallel "
+                     f"({p}) and decode.tensorParallel ({d}) differ, which vLLM's NIXL connector supports only for some "
+                     f"head counts, so this could not be checked. Set model.numKvHeads to num_key_value_heads from the "
+                     f"model's config.json (e.g. `pulumi config set --path model.numKvHeads 8`).")
     if is_gated(model.name) and not token_present:
         notes.append(f"llmd:hfToken is not set and {model.name} is gated on Hugging Face: the download will be refused. "
                      f"Accept the license on its page, then `pulumi config set --secret hfToken <token>` "

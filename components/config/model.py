@@ -106,6 +106,11 @@ class ModelConfig(Strict):
     # Bytes of weights fetched from the hub per download (gpt-oss-120b: about 65 GB). Left out, a
     # model of components/model_catalog.py gets its own size; any other model gets this default.
     size_gb: float = Field(default=DEFAULT_SIZE_GB, gt=0)
+    # num_key_value_heads of the model's config.json; known models' values are in model_catalog.
+    num_kv_heads: Optional[int] = Field(default=None, ge=1, le=1024)
+    # Whether vLLM serves it with the Harmony encoding (config.json model_type gpt_oss); default:
+    # known models' value, else whether the name says gpt-oss.
+    harmony: Optional[bool] = None
 
     @model_validator(mode="before")
     @classmethod
@@ -118,6 +123,18 @@ class ModelConfig(Strict):
     @property
     def served(self) -> str:
         return self.served_name or self.name
+
+    @property
+    def kv_heads(self) -> Optional[int]:
+        known = KNOWN_MODELS.get(self.name)
+        return self.num_kv_heads or (known.kv_heads if known else None)
+
+    @property
+    def uses_harmony(self) -> bool:
+        if self.harmony is not None:
+            return self.harmony
+        known = KNOWN_MODELS.get(self.name)
+        return known.harmony if known else "gpt-oss" in self.name.lower()
 
 
 class ModelCacheConfig(Strict):
@@ -133,8 +150,20 @@ class ModelCacheConfig(Strict):
     storage_class: Optional[str] = None
     # GKE: bucket for the weights (default: derived from project and release, globally unique).
     bucket: Optional[Annotated[str, StringConstraints(pattern=r"^[a-z0-9][-a-z0-9_.]{1,61}[a-z0-9]$")]] = None
-    # Keep vLLM's torch.compile cache across restarts (shared, per release).
-    persistent_compile_cache: bool = True
+    # Retired: true is refused (see _no_shared_compile_cache); the key stays so old stacks get the reason.
+    persistent_compile_cache: bool = False
+
+    @field_validator("persistent_compile_cache")
+    @classmethod
+    def _no_shared_compile_cache(cls, value: bool) -> bool:
+        if value:
+            raise ValueError(
+                "a shared compile cache is not offered: vLLM 0.14.1 keys torch.compile's cache with every "
+                "VLLM_* variable (vllm/envs.py compile_factors), VLLM_NIXL_SIDE_CHANNEL_HOST (the pod IP) "
+                "included, so a restarted pod never reuses it and the volume fills with dead entries. Remove "
+                "the key (each pod compiles into its own volume, as upstream)"
+            )
+        return value
 
 
 class BenchmarkStage(Strict):
