@@ -25,6 +25,7 @@ def check(config: StackConfig, hf_token: SecretInput) -> list[Problem]:
         problems += _fits_node(role_name, role, config.platform.gpus_per_node)
         problems += _managed_inputs(role_name, role)
     problems += _hf_token(config, hf_token)
+    problems += [Problem(key, why) for key, why in config.versions.release_mismatches()]
     problems += _gateway_fits_platform(config)
     problems += _cache_holds_the_weights(config)
     problems += _namespace_is_ours(config)

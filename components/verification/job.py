@@ -74,7 +74,7 @@ class Verification(pulumi.ComponentResource):
         script = k8s.core.v1.ConfigMap(
             f"{name}-script",
             metadata=meta(job_name, ns, labels),
-            data={SCRIPT.name: script_text()},
+            data={SCRIPT.name: script_text(config.versions.profile.metrics)},
             opts=child(self, depends_on),
         )
         env = gateway_url.apply(
@@ -125,8 +125,11 @@ class Verification(pulumi.ComponentResource):
 
 def serving_fingerprint(config: StackConfig) -> str:
     """Changes whenever anything that serves changes; the Job then runs again."""
+    # The release profile shows in the images it pins; its name alone would change every stack's fingerprint.
     served = config.model_dump(
-        mode="json", include={"platform", "model", "model_cache", "prefill", "decode", "scheduler", "gateway", "versions"}
+        mode="json",
+        include={"platform", "model", "model_cache", "prefill", "decode", "scheduler", "gateway", "versions"},
+        exclude={"versions": {"llmd"}},
     )
     return hashlib.sha256(json.dumps(served, sort_keys=True).encode()).hexdigest()[:16]
 
