@@ -70,6 +70,9 @@ def make_plan(
     # The same typed config the program built (placeholders: only the secrets' presence matters).
     typed = validate_config({**config, **dict.fromkeys(secrets, PLACEHOLDER_SECRET)}, set(secrets), stack, PROJECT)
     records = make_records(run.registrations, hidden)
+    # The CRD versions of the stack's release profile.
+    profile = typed.versions.profile
+    validator = validator or validate.default_validator(crd_sets=profile.crd_sets, groups_removed=profile.crd_groups_removed)
     checked, invalid = validate.check(run.registrations, validator)
     kube_urns = {r.urn for r in run.registrations if r.is_kube_object}
     write.prepare(out)
