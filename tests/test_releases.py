@@ -263,3 +263,19 @@ def test_v090_charts_and_crd_bundles():
     assert v.inference_extension_crd_url.endswith("/v1.5.0/v1-manifests.yaml")
     override = validate(stack_config("ib", {"versions": {"llmd": "v0.9.0", "istioChart": "1.29.3"}}), set(), "ib", "llmd")
     assert override.versions.istio_chart == "1.29.3" and override.versions.gateway_api_crds == "v1.5.1"
+
+
+def test_gke_v090_needs_the_latest_driver_setting():
+    """CUDA 13 images need driver 580+; on GKE only gpuDriverVersion LATEST may install that branch."""
+    import pulumi
+
+    from tools.mock_runtime import run_program
+
+    config = stack_config("gke", V090)
+    config["platform"]["gpuPool"]["gpuDriverVersion"] = "DEFAULT"
+    result = run_program("gke", config, expect_error=True)
+    assert isinstance(result.error, pulumi.RunError)
+    assert "llmd:platform.gpuPool.gpuDriverVersion: is DEFAULT, but llm-d v0.9.0's images are CUDA 13" in str(result.error)
+    assert result.registrations == []
+    config["versions"] = {}  # v0.5.0 (CUDA 12) accepts DEFAULT on this GKE version
+    assert run_program("gke", config).error is None
