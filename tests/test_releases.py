@@ -43,12 +43,14 @@ def containers(run, name):
 
 
 # --- schemas and invariants ---------------------------------------------------------------------------
-@pytest.mark.parametrize("stack", ["ib", "gke"])
+@pytest.mark.parametrize("stack", ["ib", "gke", "ib-kgateway"])
 def test_v090_plans_validate_against_the_release_crds_and_hold_every_invariant(stack, ib9, gke9):
-    run = {"ib": ib9, "gke": gke9}[stack]
+    overrides = {**V090, "gateway": {"provider": "kgateway"}} if stack == "ib-kgateway" else V090
+    run = {"ib": ib9, "gke": gke9}.get(stack) or run_stack("ib", overrides)
+    stack = stack.split("-")[0]
     validator = release_validator("v0.9.0")
     assert [e for r in run.kube() for e in validator.errors(r.inputs)] == []
-    config = stack_config(stack, V090)
+    config = stack_config(stack, overrides)
     context = inv.Context.from_stack_config(validate(config, {"hfToken"}, stack, "llmd"), [HF_TOKEN])
     assert inv.check_run(run, context) == []
 
@@ -63,6 +65,19 @@ def test_the_validator_picks_the_release_crds(ib9):
     kinds = release_validator("v0.9.0").kinds_with_schema()
     assert ("gateway.networking.k8s.io/v1", "ListenerSet") in kinds  # Gateway API v1.5.1 standard
     assert not any(api.startswith("inference.networking.x-k8s.io/") for api, _ in kinds)  # v1-manifests only
+
+
+def test_crd_sets_replace_whole_groups_and_unknown_sets_are_named(tmp_path):
+    from tools.k8s_schema import crd_dir_from_env, schema_files
+
+    root = crd_dir_from_env()
+    files = schema_files(root, ("gaie-v1.5.0/inference.networking.k8s.io",), ("inference.networking.x-k8s.io",))
+    rel = {str(f.relative_to(root)) for f in files}
+    assert "_alt/gaie-v1.5.0/inference.networking.k8s.io/inference.networking.k8s.io_inferencepools.yaml" in rel
+    assert not any(r.startswith(("inference.networking.k8s.io/", "inference.networking.x-k8s.io/")) for r in rel)
+    assert any(r.startswith("monitoring.coreos.com/") for r in rel)  # other groups keep the defaults
+    with pytest.raises(FileNotFoundError, match="gaie-v9"):
+        schema_files(root, ("gaie-v9",))
 
 
 def test_invariants_refuse_a_flag_the_v010_picker_rejects(ib9):
