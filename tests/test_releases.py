@@ -116,6 +116,8 @@ PARAMETERS = {
                                      "latencyPredictionInfoProducerName", "inFlightLoadProducerName"},
     # [R] .../profilehandler/disagg/prefix_based_pd_decider.go:22-30
     "prefix-based-pd-decider": {"nonCachedTokens", "promptTokens"},
+    # [R] .../scheduling/scorer/prefix/plugin.go:68-95
+    "prefix-cache-scorer": {"prefixMatchInfoProducerName", "matchLengthWeight", "matchLengthScaleTokens"},
     # [R] .../profilehandler/disagg/disagg_profile_handler.go:73-89 (nested form)
     "disagg-profile-handler": {"stageOrder", "profiles", "deciders"},
 }

@@ -71,7 +71,8 @@ SCHEDULER = SchedulerProfile(
     ),
     # Selective P/D: the decode pick favours pods holding the prompt's prefix, whose match the decider
     # then reads ([R] .../disagg/README.md "PrefixBasedPDDecider": PrefixCacheMatchInfo from
-    # approx-prefix-cache-producer). [R] .../scheduling/scorer/prefix: no parameters needed.
+    # approx-prefix-cache-producer). [R] .../scheduling/scorer/prefix/plugin.go:68-95: defaults for
+    # every parameter, and it reads the producer's default match data.
     selective_plugins=frozen([{"type": "prefix-cache-scorer"}]),
     selective_decode_refs=frozen([{"pluginRef": "prefix-cache-scorer", "weight": 1.0}]),
 )
