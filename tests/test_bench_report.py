@@ -17,9 +17,16 @@ STAGES = [(50, 500), (100, 1000), (200, 2000), (300, 3000), (400, 4000)]  # the 
 PNG_SIG = b"\x89PNG\r\n\x1a\n"
 
 
-def table(md: str) -> list[dict]:
-    """The report's Markdown table as a list of {header: cell}."""
-    lines = [line for line in md.splitlines() if line.startswith("|")]
+def table(md: str, index: int = 0) -> list[dict]:
+    """The report's `index`-th Markdown table as a list of {header: cell}."""
+    blocks, current = [], []
+    for line in md.splitlines() + [""]:
+        if line.startswith("|"):
+            current.append(line)
+        elif current:
+            blocks.append(current)
+            current = []
+    lines = blocks[index]
     cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
     return [dict(zip(cells[0], row)) for row in cells[2:]]
 
@@ -142,3 +149,32 @@ def test_module_entry_point(tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [f"bench_report: error: no {bench_report.SUMMARY} found under {tmp_path / 'nope'}"]
+
+
+def test_the_guide_run_compared_with_its_own_baseline_is_as_validated(guide_dir):
+    """The fixture is the guide's published summary: every metric matches the baseline."""
+    bench_report.main([str(guide_dir)])
+    md = (guide_dir / "report" / "report.md").read_text()
+    assert "## Compared with the guide's baseline" in md and "2 x a3-ultragpu-8g" in md
+    rows = {r["Metric"]: r for r in table(md, 1)}
+    assert list(rows) == ["Requests", "Failures", "Req/s", "Total tok/s", "TTFT p50 (ms)", "TPOT p50 (ms)"]
+    assert (rows["Requests"]["Guide baseline"], rows["Requests"]["This run"], rows["Requests"]["Verdict"]) == ("10500", "10500", "same workload")
+    assert (rows["Failures"]["Guide baseline"], rows["Failures"]["This run"], rows["Failures"]["Verdict"]) == ("0", "0", "as validated")
+    assert (rows["Req/s"]["Guide baseline"], rows["Req/s"]["This run"], rows["Req/s"]["Change"]) == ("13.24", "13.24", "+0.0%")
+    assert (rows["Total tok/s"]["Guide baseline"], rows["Total tok/s"]["This run"]) == ("26567.0", "26566.7")
+    assert (rows["TTFT p50 (ms)"]["Guide baseline"], rows["TTFT p50 (ms)"]["This run"], rows["TTFT p50 (ms)"]["Change"]) == ("700.0", "700.7", "+0.1%")
+    assert (rows["TPOT p50 (ms)"]["Guide baseline"], rows["TPOT p50 (ms)"]["This run"]) == ("16.20", "16.23")
+    assert {r["Verdict"] for m, r in rows.items() if m != "Requests"} == {"as validated"}
+
+
+def test_a_slower_run_with_failures_is_called_worse(tmp_path):
+    data = copy.deepcopy(GUIDE)
+    data["successes"]["throughput"]["requests_per_sec"] = 6.0
+    data["successes"]["latency"]["time_to_first_token"]["median"] = 2.0
+    data["failures"]["count"] = 12
+    write(tmp_path / bench_report.SUMMARY, data)
+    overall = bench_report.load_row(tmp_path / bench_report.SUMMARY, "overall")
+    rows = {r["Metric"]: r for r in table(bench_report.baseline_table(overall))}  # no plots: fast
+    assert (rows["Req/s"]["Change"], rows["Req/s"]["Verdict"]) == ("-54.7%", "worse")
+    assert rows["TTFT p50 (ms)"]["Verdict"] == "worse" and rows["Failures"]["Verdict"] == "worse"
+    assert rows["Requests"]["This run"] == "10512" and rows["Requests"]["Verdict"].startswith("different workload")

@@ -38,9 +38,11 @@ from components.config.gke import (
     RDMA_MIN_VERSION,
     version_at_least,
 )
+from components.config.base import QUANTITY
 from components.config.load import validate
 from components.config.model import ROLE_DEFAULTS, StackConfig
 from components.config.rules import CONTROL_PLANE_NAMESPACES, SYSTEM_NAMESPACES
+from components.model_catalog import KNOWN_MODELS
 from components.vllm import MANAGED_ENV, MANAGED_FLAGS
 from conftest import release_validator
 from tools.invariants import SECRET_ENV_NAME, Context, check_run, parse_flags, vllm_containers
@@ -175,6 +177,8 @@ _UNITS = {"": 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, 
 
 def bytes_of(quantity: str) -> float:
     """A Kubernetes quantity as a number (the test's own reading, independent of the program's)."""
+    if isinstance(quantity, (int, float)):
+        return float(quantity)
     number, unit = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", quantity).groups()
     return float(number) * _UNITS[unit]
 
@@ -184,8 +188,9 @@ def quantity(values: list[str], units=("", "m", "k", "M", "G", "Ki", "Mi", "Gi",
     return st.one_of(st.sampled_from(values), random)
 
 
-CPU = quantity(["1", "4", "8", "16", "32", "128", "500m", "1500m", "2.5"])
-MEMORY = quantity(["512Mi", "16Gi", "64Gi", "128Gi", "1Ti", "64G"])
+# `pulumi config set --path decode.cpu 16` stores a number: accepted as Kubernetes accepts it.
+CPU = st.one_of(quantity(["1", "4", "8", "16", "32", "128", "500m", "1500m", "2.5"]), st.sampled_from([1, 16, 0.5, 2.5, 128]))
+MEMORY = st.one_of(quantity(["512Mi", "16Gi", "64Gi", "128Gi", "1Ti", "64G"]), st.sampled_from([68719476736, 17179869184]))
 DURATION = st.builds(lambda n, u: f"{n}{u}", st.integers(1, 3600), st.sampled_from("smh"))
 PRINTABLE = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=30)
 ENV_NAME = st.from_regex(r"\A[A-Za-z_][A-Za-z0-9_]{0,20}\Z")
@@ -416,6 +421,8 @@ def common_blocks(gke: bool = False) -> dict:
         },
     )
     versions = block({}, {key: image(choices) for key, choices in IMAGES.items()})
+    price = st.one_of(st.integers(0, 200), st.floats(min_value=0, max_value=500, allow_nan=False, allow_infinity=False))
+    pricing = block({}, {"gpuNodeHour": price, "gpuHour": price, "systemNodeHour": price})
     blocks = {
         "namespace": st.one_of(st.sampled_from(["llm-d-pd", "llm-d", "default", "team-a-inference"]), dns_label(63)),
         "createNamespace": st.booleans(),
@@ -428,8 +435,15 @@ def common_blocks(gke: bool = False) -> dict:
         "verification": verification,
         "benchmark": benchmark,
         "versions": versions,
+        "pricing": pricing,
     }
     return {key: maybe(strategy) for key, strategy in blocks.items()}
+
+
+def known_size(model: dict) -> float:
+    """The weights' size the config model assumes when model.sizeGb is left out."""
+    name = model.get("name")
+    return KNOWN_MODELS[name].size_gb if isinstance(name, str) and name in KNOWN_MODELS else 65.0
 
 
 @st.composite
@@ -460,7 +474,8 @@ def finish(draw, config: dict, blocks: dict, providers: list[str]) -> tuple[dict
     elif namespace in SYSTEM_NAMESPACES and config.get("createNamespace", True):
         config["createNamespace"] = False
     # The cache must hold the weights wherever the pods write them (download mode, or a PVC).
-    size_gb = config.get("model", {}).get("sizeGb", 65.0)
+    model = config.get("model", {})
+    size_gb = model.get("sizeGb", known_size(model))
     cache = config.get("modelCache", {})
     if cache.get("mode", "shared") == "download" or config["platform"]["kind"] != "gke":
         if bytes_of(cache.get("size", "250Gi")) < size_gb * 1e9:
@@ -824,10 +839,13 @@ WRONG = {
     list: ["x", {"a": 1}, 5],
     dict: ["x", [1], 5],
     "model": ["x", [1], 5],
+    "quantity": [["x"], {"a": "b"}, True],  # a number is a quantity (as Kubernetes reads it)
 }
 
 
-def _kind(annotation: Any) -> Any:
+def _kind(annotation: Any, metadata: tuple = ()) -> Any:
+    if any(getattr(m, "pattern", None) == QUANTITY for m in metadata):
+        return "quantity"
     inner = _unwrap(annotation)
     if typing.get_origin(inner) is typing.Literal:
         return "literal"
@@ -843,7 +861,7 @@ def _typed_fields(config):
     for path, model, present in config_blocks(config):
         for name, info in model.model_fields.items():
             alias = _alias(name, info)
-            kind = _kind(info.annotation)
+            kind = _kind(info.annotation, tuple(info.metadata))
             if kind is None or alias == "kind":
                 continue
             if not path and (kind is str or kind == "literal"):
@@ -905,6 +923,9 @@ OUT_OF_RANGE: list[tuple] = [
     (("benchmark", "stages", 0), st.sampled_from([{"concurrency": 0, "requests": 5}, {"concurrency": 10001, "requests": 5}]), ("ib", "gke"), "benchmark.stages[0].concurrency"),
     (("benchmark", "inputTokens"), st.sampled_from([0, -1]), ("ib", "gke")),
     (("benchmark", "resultsSize"), BAD_QUANTITY, ("ib", "gke")),
+    (("pricing", "gpuNodeHour"), st.sampled_from([-1, -0.01]), ("ib", "gke")),
+    (("pricing", "gpuHour"), st.sampled_from([-10.5]), ("ib", "gke")),
+    (("pricing", "systemNodeHour"), st.sampled_from([-1]), ("ib", "gke")),
     *[(("versions", key), BAD_IMAGE, ("ib", "gke")) for key in IMAGES],
     (("versions", "llmd"), st.sampled_from(["v0.7.0", "0.9.0", "latest", "v0.10.0"]), ("ib", "gke")),
     (("platform", "gpusPerNode"), st.sampled_from([0, 17]), ("ib",)),
@@ -1020,7 +1041,7 @@ def _cache_written(platform, config, token):
 @mutation("cache smaller than the weights", _cache_written)
 def _small_cache(data, platform, config, token):
     model = config.setdefault("model", {})
-    model["sizeGb"] = max(model.get("sizeGb", 65.0), 2.0)
+    model["sizeGb"] = max(model.get("sizeGb", known_size(model)), 2.0)
     config.setdefault("modelCache", {})["size"] = data.draw(st.sampled_from(["1Gi", "512Mi", "1G"]))
     return config, token, "modelCache.size"
 

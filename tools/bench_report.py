@@ -25,6 +25,8 @@ import matplotlib
 matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402  (after the backend is chosen)
 
+from tools import bench_baseline  # noqa: E402
+
 SUMMARY = "summary_lifecycle_metrics.json"
 STAGE_RE = re.compile(r"^stage_(\d+)_lifecycle_metrics\.json$")
 PLOTS = ("latency_vs_concurrency.png", "throughput_vs_concurrency.png", "throughput_vs_latency.png")
@@ -149,6 +151,31 @@ def markdown_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _verdict(value, baseline, higher_better) -> str:
+    if value is None:
+        return "not recorded"
+    if higher_better is None:
+        return "same workload" if value == baseline else "different workload: compare with care"
+    if baseline == 0:
+        return "as validated" if value == 0 else "worse"
+    change = (value - baseline) / baseline
+    if abs(change) <= bench_baseline.TOLERANCE:
+        return "as validated"
+    return "better" if (change > 0) == higher_better else "worse"
+
+
+def baseline_table(overall: dict) -> str:
+    """This run's overall row next to the guide's published numbers (tools/bench_baseline.py)."""
+    lines = ["| Metric | Guide baseline | This run | Change | Verdict |", "|:---|---:|---:|---:|:---|"]
+    for key, label, baseline, higher_better in bench_baseline.METRICS:
+        value = overall.get(key)
+        decimals = next(d for _, k, d in COLUMNS if k == key)
+        change = "-" if value is None or baseline == 0 else f"{(value - baseline) / baseline:+.1%}"
+        lines.append(f"| {label} | {_fmt(baseline, decimals)} | {_fmt(value, decimals)} | {change} | "
+                     f"{_verdict(value, baseline, higher_better)} |")
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- plots
 
 # lines: {legend label: [(x, y, point label or ""), ...]}; xticks: None or [(x, tick label), ...]
@@ -228,6 +255,10 @@ def build_report(results_dir: Path, out_dir: Path, concurrency: list[int] | None
     md += [markdown_table([overall] + stage_rows), "",
            "Requests = successes + failures; TTFT, TPOT and ITL in ms; request latency in s; "
            "prompt/output length in tokens.", ""]
+    md += ["## Compared with the guide's baseline", "",
+           f"Baseline: {bench_baseline.SOURCE}. 'As validated' = within {bench_baseline.TOLERANCE:.0%} of it; "
+           "a different model, topology, workload or hardware makes the comparison indicative only.", "",
+           baseline_table(overall), ""]
     if single:
         md += ["**Only the overall summary was found, so each plot has a single point for the whole run.** "
                "For per-stage rows and curves, run inference-perf with `report.request_lifecycle.per_stage: true` "

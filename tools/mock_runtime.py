@@ -7,6 +7,7 @@ dependencies, provider and options.
 
 import base64
 import json
+import logging
 import os
 import runpy
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ class ProgramRun:
     registrations: list[Registration] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     error: Optional[BaseException] = None  # set only when run with expect_error=True
+    warnings: list[str] = field(default_factory=list)  # what `pulumi.log.warn` said (the CLI's warnings)
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -106,6 +108,20 @@ def computed_outputs(type_: str, inputs: dict[str, Any], unknown: Optional[str] 
         email = f"{inputs.get('accountId')}@{inputs.get('project')}.iam.gserviceaccount.com"
         return {"email": email, "member": f"serviceAccount:{email}"}
     return {}
+
+
+class _Logs(logging.Handler):
+    """The engine's log channel under mocks: warnings collected for the caller, nothing printed."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.warnings: list[str] = []
+        self.logger = logging.Logger("llmd-mock-engine")  # not registered: one per run, no propagation
+        self.logger.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            self.warnings.append(record.getMessage())
 
 
 class _Mocks(pulumi.runtime.Mocks):
@@ -192,13 +208,22 @@ def stack_config(stack: str, overrides: Optional[dict[str, Any]] = None) -> dict
     """The stack file's `llmd:*` values (as YAML types), with top-level overrides applied."""
     path = ROOT / f"Pulumi.{stack}.yaml"
     values = (yaml.safe_load(path.read_text()) or {}).get("config", {}) if path.exists() else {}
-    config = {k.removeprefix(f"{PROJECT}:"): v for k, v in values.items() if k.startswith(f"{PROJECT}:")}
+    # The program's own keys without their prefix; keys of other namespaces as written (the program
+    # names its own keys misplaced there). Keys without any namespace: see `bare_keys`.
+    config = {k.removeprefix(f"{PROJECT}:"): v for k, v in values.items() if ":" in k}
     for key, value in (overrides or {}).items():
         if value is None:
             config.pop(key, None)
         else:
             config[key] = value
     return config
+
+
+def bare_keys(stack: str) -> list[str]:
+    """Keys of the stack file's `config:` without a `<namespace>:` (e.g. `decode:` for `llmd:decode:`)."""
+    path = ROOT / f"Pulumi.{stack}.yaml"
+    values = (yaml.safe_load(path.read_text()) or {}).get("config", {}) if path.exists() else {}
+    return sorted(str(k) for k in values if ":" not in str(k))
 
 
 def run_program(
@@ -218,12 +243,14 @@ def run_program(
     monitor = _RecordingMonitor(unknown_outputs)
     # A fresh root stack per run, so stack outputs of an earlier run in this process do not leak in.
     pulumi.runtime.settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
-    flat = {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
-    secret_keys = [f"{PROJECT}:{k}" for k in (secrets or {})]
-    flat.update({f"{PROJECT}:{k}": v for k, v in (secrets or {}).items()})
+    logs = _Logs()
+    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor, logger=logs.logger)
+    # A key with a namespace (`gcp:project`, a misplaced `lmd:decode`) is passed as written.
+    flat = {k if ":" in k else f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+    secret_keys = [k if ":" in k else f"{PROJECT}:{k}" for k in (secrets or {})]
+    flat.update({k if ":" in k else f"{PROJECT}:{k}": v for k, v in (secrets or {}).items()})
     pulumi.runtime.set_all_config(flat, secret_keys)
-    run = ProgramRun()
+    run = ProgramRun(warnings=logs.warnings)
 
     @pulumi.runtime.test
     def program():

@@ -3,7 +3,7 @@
 import re
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints
 from pydantic.alias_generators import to_camel
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -22,7 +22,23 @@ LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$"
 DnsLabel = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63)]
 LabelKey = Annotated[str, StringConstraints(pattern=LABEL_KEY, max_length=316)]
 LabelValue = Annotated[str, StringConstraints(pattern=LABEL_VALUE, max_length=63)]
-Quantity = Annotated[str, StringConstraints(pattern=QUANTITY)]
+
+
+def _number_as_quantity(value):
+    """`pulumi config set --path decode.cpu 16` stores a number: read it as Kubernetes does.
+
+    The API server takes a bare JSON number for a quantity (kubernetes/apimachinery
+    pkg/api/resource/quantity.go, Quantity.UnmarshalJSON: the quotes are optional), so 16 is "16"
+    and 0.5 is "0.5". Booleans stay booleans (and are refused): YAML's `yes` is not a quantity.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return format(value, "f").rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+
+
+Quantity = Annotated[str, BeforeValidator(_number_as_quantity), StringConstraints(pattern=QUANTITY)]
 EnvName = Annotated[str, StringConstraints(pattern=ENV_NAME)]
 Duration = Annotated[str, StringConstraints(pattern=DURATION)]
 

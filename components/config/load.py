@@ -9,7 +9,7 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 from pydantic import ValidationError
 
-from components.config import rules
+from components.config import advice, namespaces, rules
 from components.config.model import StackConfig
 from components.config.problems import InvalidConfig, Problem, problems_from_validation
 
@@ -53,15 +53,26 @@ def validate(raw: dict[str, Any], secret_keys: set[str], stack: str, project: st
 
 
 def load() -> LoadedConfig:
-    """Validate the stack config; on bad input stop with a RunError (no traceback in the CLI)."""
+    """Validate the stack config; on bad input stop with a RunError (no traceback in the CLI).
+    Valid but doubtful settings (placeholder project, unknown zone or model size) are warnings."""
     project, stack = pulumi.get_project(), pulumi.get_stack()
     raw, secret = raw_stack_config(project)
+    stray, stray_warnings = namespaces.misplaced(_all_keys(), project, stack, StackConfig)
     try:
         config = validate(raw, secret, stack, project)
     except InvalidConfig as error:
-        raise pulumi.RunError(str(error)) from None
+        raise pulumi.RunError(str(InvalidConfig(stray + error.problems, stack, project))) from None
+    if stray:
+        raise pulumi.RunError(str(InvalidConfig(stray, stack, project)))
+    for message in stray_warnings + advice.check(config, token_present=HF_TOKEN_KEY in raw):
+        pulumi.log.warn(message)
     token = pulumi.Config(project).get_secret(HF_TOKEN_KEY) if HF_TOKEN_KEY in raw else None
     return LoadedConfig(config, token)
+
+
+def _all_keys() -> set[str]:
+    """Every stack-config key Pulumi passed, whatever its namespace."""
+    return {*runtime_config.get_config_env(), *runtime_config.CONFIG.get()}
 
 
 def _decode(key: str, value: Any) -> Any:

@@ -23,6 +23,7 @@ from components.config.base import (
 )
 from components import releases
 from components.config.gke import GkeClusterConfig
+from components.model_catalog import DEFAULT_MODEL, DEFAULT_SIZE_GB, KNOWN_MODELS
 from components.versions import Versions
 
 
@@ -101,13 +102,22 @@ def default_decode() -> RoleConfig:
 
 
 class ModelConfig(Strict):
-    name: Annotated[str, StringConstraints(pattern=HF_MODEL_ID)] = "openai/gpt-oss-120b"
+    name: Annotated[str, StringConstraints(pattern=HF_MODEL_ID)] = DEFAULT_MODEL
     served_name: Optional[str] = None
     max_model_len: int = Field(default=32000, ge=256)
     block_size: Literal[16, 32, 64, 128] = 128
     requires_token: bool = False
-    # Bytes of weights fetched from the hub per download (gpt-oss-120b: about 65 GB).
-    size_gb: float = Field(default=65.0, gt=0)
+    # Bytes of weights fetched from the hub per download (gpt-oss-120b: about 65 GB). Left out, a
+    # model of components/model_catalog.py gets its own size; any other model gets this default.
+    size_gb: float = Field(default=DEFAULT_SIZE_GB, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_size(cls, data):
+        name = data.get("name") if isinstance(data, dict) else None
+        if isinstance(name, str) and "sizeGb" not in data and name in KNOWN_MODELS:
+            data = {**data, "sizeGb": KNOWN_MODELS[name].size_gb}
+        return data
 
     @property
     def served(self) -> str:
@@ -220,6 +230,17 @@ class ExistingClusterConfig(Strict):
 PlatformConfig = Annotated[Union[ExistingClusterConfig, GkeClusterConfig], Field(discriminator="kind")]
 
 
+class PricingConfig(Strict):
+    """Overrides of the plan's price list (USD per hour, see tools/plan/prices.py). Nothing deployed reads them."""
+
+    # GKE: one GPU node at the configured capacity (default: the list's price for the machine, region, capacity).
+    gpu_node_hour: Optional[float] = Field(default=None, ge=0)
+    # Existing cluster: one GPU of the cluster (default: $85 per 8-GPU H200 node hour / 8).
+    gpu_hour: Optional[float] = Field(default=None, ge=0)
+    # GKE: one node of the CPU system pool.
+    system_node_hour: Optional[float] = Field(default=None, ge=0)
+
+
 class StackConfig(Strict):
     platform: PlatformConfig
     namespace: DnsLabel = "llm-d-pd"
@@ -236,6 +257,7 @@ class StackConfig(Strict):
     verification: VerificationConfig = Field(default_factory=VerificationConfig)
     benchmark: BenchmarkConfig = Field(default_factory=BenchmarkConfig)
     versions: Versions = Field(default_factory=Versions)
+    pricing: PricingConfig = Field(default_factory=PricingConfig)
 
     @property
     def metrics_backend(self) -> Literal["prometheus-operator", "gmp"]:

@@ -1,5 +1,6 @@
 """Turning bad input into one message that names each key and what is allowed."""
 
+import difflib
 import typing
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -11,14 +12,15 @@ from pydantic import BaseModel, ValidationError
 class Problem:
     key: str  # dotted path as written in the stack file, e.g. "prefill.tensorParallel"
     message: str  # what is wrong, and what to do about it
+    full_key: bool = False  # `key` already names its namespace (a key outside `<project>:`)
 
 
 class InvalidConfig(Exception):
     def __init__(self, problems: list[Problem], stack: str, project: str):
         self.problems = problems
         lines = [f"Invalid stack config for stack '{stack}' ({len(problems)} problem(s)):"]
-        lines += [f"  {project}:{p.key}: {p.message}" for p in problems]
-        lines.append("Fix the stack file (Pulumi.<stack>.yaml) or use `pulumi config set --path <key> <value>`.")
+        lines += [f"  {p.key if p.full_key else f'{project}:{p.key}'}: {p.message}" for p in problems]
+        lines.append(f"Fix the stack file (Pulumi.{stack}.yaml) or use `pulumi config set --path <key> <value> -s {stack}`.")
         super().__init__("\n".join(lines))
 
 
@@ -30,8 +32,9 @@ def _problem(err: dict[str, Any], root: type[BaseModel]) -> Problem:
     key, parent = _walk(root, err["loc"])
     kind = err["type"]
     if kind == "extra_forbidden":
-        allowed = ", ".join(_aliases(parent)) if parent else "none"
-        return Problem(key, f"unknown key. Allowed keys here: {allowed}")
+        allowed = _aliases(parent) if parent else []
+        return Problem(key, f"unknown key.{did_you_mean(key.rsplit('.', 1)[-1], allowed)} "
+                            f"Allowed keys here: {', '.join(allowed) or 'none'}")
     if kind == "missing":
         return Problem(key, "is required")
     message = err["msg"].removeprefix("Value error, ")
@@ -40,6 +43,18 @@ def _problem(err: dict[str, Any], root: type[BaseModel]) -> Problem:
     if kind != "value_error" and not isinstance(err.get("input"), (dict, list, type(None))):
         message += f" (got {err['input']!r})"
     return Problem(key, message)
+
+
+def did_you_mean(key: str, known: list[str]) -> str:
+    """" Did you mean `x`?" for the closest known key (case and `_`/`-` ignored), or ""."""
+    def norm(text: str) -> str:
+        return text.replace("_", "").replace("-", "").lower()
+
+    by_norm = {norm(k): k for k in known}
+    if norm(key) in by_norm:
+        return f" Did you mean `{by_norm[norm(key)]}`?"
+    close = difflib.get_close_matches(norm(key), list(by_norm), n=1, cutoff=0.6)
+    return f" Did you mean `{by_norm[close[0]]}`?" if close else ""
 
 
 def _walk(root: type[BaseModel], loc: tuple) -> tuple[str, Optional[type[BaseModel]]]:

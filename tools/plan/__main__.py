@@ -53,8 +53,24 @@ def overrides_from(stack: str, sets: list[str]) -> dict[str, Any]:
     return overrides
 
 
+def same_folder(stack: str, out: Optional[Path], base: Optional[Path]) -> Optional[str]:
+    """Why --base and --out may not name one folder (the plan empties --out first), or None."""
+    from tools.mock_runtime import ROOT  # noqa: PLC0415
+
+    target = out if out is not None else ROOT / "build" / "plan" / stack
+    if base is None or Path(base).resolve() != Path(target).resolve():
+        return None
+    given = f"--out {out}" if out is not None else f"the default --out ({target})"
+    return (f"--base {base} is {given}: the new plan would overwrite the baseline it is compared with. "
+            f"Write the new plan elsewhere, e.g. --out {Path(base).parent / (Path(base).name + '-new')}")
+
+
 def main(argv: Optional[list[str]] = None, secrets: Optional[dict[str, str]] = None) -> int:
     args = parse_args(argv)
+    refused = same_folder(args.stack, args.out, args.base)
+    if refused:
+        print(f"plan: {refused}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     try:
         result = make_plan(args.stack, args.out, args.base, overrides_from(args.stack, args.sets), secrets)
     except (PlanInputError, yaml.YAMLError) as error:

@@ -9,8 +9,9 @@ import pulumi
 
 from components.config.load import validate as validate_config
 from components.config.model import StackConfig
-from tools.mock_runtime import PROJECT, ROOT, ProgramRun, run_program, stack_config
-from tools.plan import coldstart, order, summary, validate, write
+from components.config.problems import InvalidConfig, Problem
+from tools.mock_runtime import PROJECT, ROOT, ProgramRun, bare_keys, run_program, stack_config
+from tools.plan import before_up, coldstart, order, summary, validate, write
 from tools.plan.diff import Diff, diff_plans
 from tools.plan.diff import report as diff_report
 from tools.plan.errors import PlanInputError
@@ -56,6 +57,11 @@ def make_plan(
     out = Path(out) if out is not None else ROOT / "build" / "plan" / stack
     if not (ROOT / f"Pulumi.{stack}.yaml").is_file():
         raise PlanInputError(f"no stack file Pulumi.{stack}.yaml in {ROOT}")
+    bare = bare_keys(stack)
+    if bare:  # the program never sees them: Pulumi passes `<namespace>:<key>` only
+        problems = [Problem(k, f"has no namespace, so this program never reads it. Write it as `{PROJECT}:{k}:` in "
+                               f"Pulumi.{stack}.yaml (as `pulumi config set` does).", full_key=True) for k in bare]
+        return PlanResult(stack, out, EXIT_BAD_CONFIG, "", error=str(InvalidConfig(problems, stack, PROJECT)))
     config, secrets, notes = _inputs(stack, overrides, secrets)
     hidden = [*secrets.values(), *([config[HF_TOKEN_KEY]] if isinstance(config.get(HF_TOKEN_KEY), str) else [])]
     base_records = write.read_plan(Path(base)) if base is not None else None  # before `out` is emptied
@@ -68,7 +74,8 @@ def make_plan(
 
     run.registrations.sort(key=lambda r: r.urn)  # registration order varies from run to run
     # The same typed config the program built (placeholders: only the secrets' presence matters).
-    typed = validate_config({**config, **dict.fromkeys(secrets, PLACEHOLDER_SECRET)}, set(secrets), stack, PROJECT)
+    own = {k: v for k, v in config.items() if ":" not in k}  # not the providers' keys (gcp:project, ...)
+    typed = validate_config({**own, **dict.fromkeys(secrets, PLACEHOLDER_SECRET)}, set(secrets), stack, PROJECT)
     records = make_records(run.registrations, hidden)
     # The CRD versions of the stack's release profile.
     profile = typed.versions.profile
@@ -77,7 +84,8 @@ def make_plan(
     kube_urns = {r.urn for r in run.registrations if r.is_kube_object}
     write.prepare(out)
     files = write.write(out, stack, records, kube_urns)
-    sections = [*_sections(run, typed, notes), _validation_section(checked, invalid, files)]
+    sections = [*_sections(run, typed, notes), _validation_section(checked, invalid, files),
+                ("Before `pulumi up`", before_up.report(stack, run, typed))]
     write.write_summary(out, scrub(_text(sections), hidden))
     diff = None
     if base_records is not None:
@@ -129,6 +137,8 @@ def _sections(run: ProgramRun, config: StackConfig, notes: list[str]) -> list[tu
     ]
     if notes:
         sections.insert(0, ("Notes", notes))
+    if run.warnings:  # what `pulumi preview` will warn about, first so nobody misses it
+        sections.insert(0, ("Warnings (pulumi preview shows them too)", run.warnings))
     return sections
 
 

@@ -136,7 +136,7 @@ def rdma_mode(servers: list[Workload]) -> str:
         interfaces = w.annotations.get(GKE_INTERFACES_ANNOTATION)
         if interfaces:
             networks = [i.get("network", "") for i in json.loads(interfaces) if i.get("network") != "default"]
-            return f"GKE multi-network RoCE ({_ranges(networks)})"
+            return f"GKE multi-network RoCE ({ranges(networks)})"
     devices: dict[str, str] = {}
     for w in servers:
         for c in w.containers:
@@ -151,7 +151,7 @@ def rdma_mode(servers: list[Workload]) -> str:
     return "none requested (NIXL falls back to TCP)"
 
 
-def _ranges(names: list[str]) -> str:
+def ranges(names: list[str]) -> str:
     """rdma-0..rdma-7 -> 'rdma-0..7' when they are one prefix with consecutive numbers."""
     parts = [re.fullmatch(r"(.*?)(\d+)", n) for n in names]
     if names and all(parts) and len({p.group(1) for p in parts}) == 1:
