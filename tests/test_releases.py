@@ -275,7 +275,10 @@ def test_every_profile_pins_every_release_bound_image():
 def test_v090_charts_and_crd_bundles():
     typed = validate(stack_config("ib", V090), set(), "ib", "llmd")
     v = typed.versions
+    # [G] guides/env.sh:9,16 (Gateway API v1.5.1, GAIE v1.5.0); docs/infrastructure/gateway/istio.md (1.29.2)
     assert (v.gateway_api_crds, v.inference_extension_crds, v.istio_chart) == ("v1.5.1", "v1.5.0", "1.29.2")
+    # ../shared/crds/README.md: agentgateway v1.1.0 at v0.9.0 (the field comes with the agentgateway provider)
+    assert profile("v0.9.0").versions["agentgateway_chart"] == "v1.1.0"
     # [G] guides/pd-disaggregation/README.md:160-245 applies GAIE's v1-manifests.yaml
     assert v.inference_extension_crd_url.endswith("/v1.5.0/v1-manifests.yaml")
     override = validate(stack_config("ib", {"versions": {"llmd": "v0.9.0", "istioChart": "1.29.3"}}), set(), "ib", "llmd")
