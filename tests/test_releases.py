@@ -299,3 +299,13 @@ def test_gke_v090_needs_the_latest_driver_setting():
     assert result.registrations == []
     config["versions"] = {}  # v0.5.0 (CUDA 12) accepts DEFAULT on this GKE version
     assert run_program("gke", config).error is None
+
+
+def test_existing_clusters_are_warned_of_the_driver_and_of_v050_only_keys():
+    run = run_stack("ib", {**V090, "scheduler": {"selectivePdThreshold": 0, "hashBlockSize": 5}})
+    assert run.error is None and run.registrations
+    driver, block = run.warnings
+    assert driver.startswith("llmd:versions.llmd is v0.9.0, whose model-server images are CUDA 13: the GPU nodes need NVIDIA driver 580")
+    assert block.startswith("llmd:scheduler.hashBlockSize has no effect with versions.llmd v0.9.0")
+    assert run_stack("ib", {"scheduler": {"hashBlockSize": 5}}).warnings == []  # v0.5.0 uses both
+    assert run_stack("gke", V090).warnings == [w for w in run_stack("gke").warnings]  # GKE: a rule, not a warning

@@ -32,6 +32,8 @@ class SchedulerProfile:
     # Added to `plugins` and to the decode profile when P/D is selective.
     selective_plugins: tuple[Mapping, ...] = ()
     selective_decode_refs: tuple[Mapping, ...] = ()
+    # `scheduler.*` keys (snake_case field names) this release's config has no place for.
+    unused_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,9 @@ SCHEDULER = SchedulerProfile(
     # every parameter, and it reads the producer's default match data.
     selective_plugins=frozen([{"type": "prefix-cache-scorer"}]),
     selective_decode_refs=frozen([{"pluginRef": "prefix-cache-scorer", "weight": 1.0}]),
+    # The prefix match is counted in tokens by approx-prefix-cache-producer; there is no hash block size
+    # to align any more ([R] .../disagg/pd_profile_handler.go:34-44 dropped hashBlockSize).
+    unused_keys=("hash_block_size",),
 )
 
 PROFILE = Profile(
