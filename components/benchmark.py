@@ -12,7 +12,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components.config.model import StackConfig
-from components.kube import child, claim_spec, meta, resources
+from components.kube import SKIP_AWAIT, child, claim_spec, content_hash, meta, named_by_spec, resources
 from components.names import HF_TOKEN_KEY, Release
 
 RESULTS_DIR = "/results"
@@ -42,6 +42,17 @@ def inference_perf_config(config: StackConfig, base_url: str) -> dict:
 
 
 class Benchmark(pulumi.ComponentResource):
+    """One run = one ConfigMap + one Job, both named after a digest of everything the run reads.
+
+    `pulumi up` does not await the Job (`pulumi.com/skipAwait`), and for a Job that also skips
+    awaiting its deletion (pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/metadata/overrides.go
+    `DeletedCondition`: `allowsSkipAwaitWithDelete` lists batch/v1 Job). A replacement under the same
+    name would then create the new Job while the old one is still being deleted (AlreadyExists).
+    Named from its inputs, a changed run is a new name: nothing to race, and any change to the
+    workload (stages, token counts, model, Gateway address, image) is a new Job that runs again.
+    The old run is deleted first, so two benchmarks never load the Gateway together.
+    """
+
     def __init__(
         self,
         name: str,
@@ -57,68 +68,84 @@ class Benchmark(pulumi.ComponentResource):
         super().__init__("llmd:serving:Benchmark", name, None, opts)
         bench_name = release.benchmark
         labels = release.component_labels("benchmark")
+        # Like the cache's claims: a new class or size is a new claim (and so a new run), created first.
+        claim_spec_ = claim_spec("ReadWriteOnce", config.benchmark.results_size, config.benchmark.storage_class)
+        results = named_by_spec(f"{bench_name}-results", claim_spec_)
         claim = k8s.core.v1.PersistentVolumeClaim(
             f"{name}-results",
-            metadata=meta(f"{bench_name}-results", release.namespace, labels, {"pulumi.com/skipAwait": "true"}),
-            spec=claim_spec("ReadWriteOnce", config.benchmark.results_size, config.benchmark.storage_class),
+            metadata=meta(results, release.namespace, labels, dict(SKIP_AWAIT)),
+            spec=claim_spec_,
             opts=child(self, depends_on),
+        )
+        workload_text = gateway_url.apply(lambda url: yaml.safe_dump(inference_perf_config(config, url), sort_keys=False))
+        run_name = workload_text.apply(
+            lambda text: run_name_for(bench_name, text, _pod_template(config, labels, results, hf_secret, CONFIG_NAME_PLACEHOLDER))
         )
         workload = k8s.core.v1.ConfigMap(
             f"{name}-config",
-            metadata=meta(bench_name, release.namespace, labels),
-            data={"config.yml": gateway_url.apply(lambda url: yaml.safe_dump(inference_perf_config(config, url), sort_keys=False))},
+            metadata=meta(run_name, release.namespace, labels),
+            data={"config.yml": workload_text},
             opts=child(self, depends_on),
         )
-        env = [{"name": "HF_HOME", "value": "/tmp/hf"}]
-        if hf_secret:
-            env.append({"name": HF_TOKEN_KEY, "valueFrom": {"secretKeyRef": {"name": hf_secret, "key": HF_TOKEN_KEY}}})
         self.job = k8s.batch.v1.Job(
             name,
-            metadata=meta(bench_name, release.namespace, labels, {"pulumi.com/skipAwait": "true"}),
-            spec={
-                "backoffLimit": 0,
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "restartPolicy": "Never",
-                        "containers": [
-                            {
-                                "name": "inference-perf",
-                                "image": config.versions.inference_perf_image,
-                                "imagePullPolicy": "IfNotPresent",
-                                "command": ["inference-perf"],
-                                "args": ["--config_file", f"{CONFIG_DIR}/config.yml"],
-                                "env": env,
-                                "resources": resources("8", "16Gi"),
-                                "securityContext": {"allowPrivilegeEscalation": False},
-                                "volumeMounts": [
-                                    {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
-                                    {"name": "results", "mountPath": RESULTS_DIR},
-                                    {"name": "tmp", "mountPath": "/tmp"},
-                                ],
-                            }
-                        ],
-                        "volumes": [
-                            {"name": "config", "configMap": {"name": bench_name}},
-                            {"name": "results", "persistentVolumeClaim": {"claimName": f"{bench_name}-results"}},
-                            {"name": "tmp", "emptyDir": {}},
-                        ],
-                    },
-                },
-            },
+            metadata=meta(run_name, release.namespace, labels, dict(SKIP_AWAIT)),
+            spec={"backoffLimit": 0, "template": _pod_template(config, labels, results, hf_secret, run_name)},
             opts=child(self, depends_on + serving + [claim, workload], delete_before_replace=True),
         )
-        self.commands = result_commands(release.namespace, bench_name)
+        self.commands = result_commands(release.namespace, bench_name, run_name, results)
         self.register_outputs(self.commands)
 
 
-def result_commands(namespace: str, bench_name: str) -> dict[str, str]:
+CONFIG_NAME_PLACEHOLDER = "<run>"
+
+
+def run_name_for(bench_name: str, workload_text: str, template: dict) -> str:
+    """`<bench>-<digest>`: changes with the workload and with the Job's pod template."""
+    return f"{bench_name}-{content_hash(workload_text, json.dumps(template, sort_keys=True))[:8]}"
+
+
+def _pod_template(config: StackConfig, labels: dict, results: str, hf_secret: Optional[str], config_map: pulumi.Input[str]) -> dict:
+    env = [{"name": "HF_HOME", "value": "/tmp/hf"}]
+    if hf_secret:
+        env.append({"name": HF_TOKEN_KEY, "valueFrom": {"secretKeyRef": {"name": hf_secret, "key": HF_TOKEN_KEY}}})
+    return {
+        "metadata": {"labels": labels},
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [
+                {
+                    "name": "inference-perf",
+                    "image": config.versions.inference_perf_image,
+                    "imagePullPolicy": "IfNotPresent",
+                    "command": ["inference-perf"],
+                    "args": ["--config_file", f"{CONFIG_DIR}/config.yml"],
+                    "env": env,
+                    "resources": resources("8", "16Gi"),
+                    "securityContext": {"allowPrivilegeEscalation": False},
+                    "volumeMounts": [
+                        {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+                        {"name": "results", "mountPath": RESULTS_DIR},
+                        {"name": "tmp", "mountPath": "/tmp"},
+                    ],
+                }
+            ],
+            "volumes": [
+                {"name": "config", "configMap": {"name": config_map}},
+                {"name": "results", "persistentVolumeClaim": {"claimName": results}},
+                {"name": "tmp", "emptyDir": {}},
+            ],
+        },
+    }
+
+
+def result_commands(namespace: str, bench_name: str, run_name: pulumi.Input[str], results: str) -> dict[str, pulumi.Input[str]]:
     """How to follow the run, copy its results off the PVC once it has finished, and report them."""
     reader = f"{bench_name}-reader"
     overrides = json.dumps(
         {
             "spec": {
-                "volumes": [{"name": "results", "persistentVolumeClaim": {"claimName": f"{bench_name}-results"}}],
+                "volumes": [{"name": "results", "persistentVolumeClaim": {"claimName": results}}],
                 "containers": [
                     {
                         "name": "reader",
@@ -133,7 +160,7 @@ def result_commands(namespace: str, bench_name: str) -> dict[str, str]:
     )
     kubectl = f"kubectl -n {namespace}"
     return {
-        "follow": f"{kubectl} logs -f job/{bench_name}",
+        "follow": pulumi.Output.concat(kubectl, " logs -f job/", run_name),
         "fetch": (
             f"{kubectl} run {reader} --image=busybox:1.36 --restart=Never --overrides='{overrides}' && "
             f"{kubectl} wait --for=condition=Ready pod/{reader} && "

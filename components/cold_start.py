@@ -20,6 +20,7 @@ ENGINE_START_SECONDS = 600
 SAFETY_FACTOR = 2
 PROBE_PERIOD_SECONDS = 30
 IMAGE_PULL_SECONDS = 20 * 60  # the llm-d CUDA image is about 20 GB
+FILL_START_SECONDS = 5 * 60  # the fill Job's small Python image and its hub client install
 
 
 def load_seconds(size_gb: float, path: LoadPath) -> int:
@@ -36,12 +37,30 @@ def startup_failure_threshold(size_gb: float, path: LoadPath) -> int:
 
 def fill_seconds(size_gb: float) -> int:
     """Budget for the one download from the hub into the shared cache."""
-    return SAFETY_FACTOR * load_seconds(size_gb, "hub") + IMAGE_PULL_SECONDS
+    return SAFETY_FACTOR * load_seconds(size_gb, "hub") + FILL_START_SECONDS
 
 
 def rollout_wait(size_gb: float, path: LoadPath, node_provisioning_seconds: int = 0) -> str:
     """Pulumi's create/update timeout for a model-server Deployment, as a duration string."""
     return minutes(node_provisioning_seconds + startup_budget_seconds(size_gb, path) + IMAGE_PULL_SECONDS)
+
+
+def rollout_batch(replicas: int) -> int:
+    """Pods replaced at once by a rolling update without surge: a quarter of the role, at least one.
+
+    At most four serial rounds however many replicas, while three quarters keep serving.
+    """
+    return max(1, math.ceil(replicas / 4))
+
+
+def rollout_rounds(replicas: int) -> int:
+    return math.ceil(replicas / rollout_batch(replicas))
+
+
+def update_wait(size_gb: float, path: LoadPath, replicas: int, node_provisioning_seconds: int = 0) -> str:
+    """Pulumi's update timeout: pods roll in serial rounds, each a full cold start (image pull included)."""
+    per_round = startup_budget_seconds(size_gb, path) + IMAGE_PULL_SECONDS
+    return minutes(node_provisioning_seconds + rollout_rounds(replicas) * per_round)
 
 
 def minutes(seconds: int) -> str:

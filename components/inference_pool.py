@@ -7,7 +7,7 @@ import pulumi_kubernetes as k8s
 
 from components import scheduler_config
 from components.config.model import StackConfig
-from components.kube import child, meta, resources, role_ref, service_account
+from components.kube import child, content_hash, meta, resources, role_ref, service_account
 from components.names import (
     EPP_GRPC_PORT,
     EPP_HEALTH_PORT,
@@ -145,7 +145,15 @@ class InferencePool(pulumi.ComponentResource):
             "strategy": {"type": "Recreate"},
             "selector": {"matchLabels": release.epp_selector},
             "template": {
-                "metadata": {"labels": {**labels, **release.epp_selector}},
+                "metadata": {
+                    "labels": {**labels, **release.epp_selector},
+                    # The picker reads --config-file once, at start: a config change must roll it. Its
+                    # ConfigMap is replaced (delete-first, same name) before this Deployment updates; the
+                    # running picker parsed it already, so an in-place update would gain nothing.
+                    "annotations": {
+                        scheduler_config.CONFIG_HASH_ANNOTATION: content_hash(scheduler_config.plugins_config_yaml(config.scheduler, config.versions.profile.scheduler))
+                    },
+                },
                 "spec": {
                     "serviceAccountName": release.epp,
                     "terminationGracePeriodSeconds": 130,

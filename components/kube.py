@@ -1,5 +1,7 @@
 """Small helpers for building Kubernetes objects as plain (camelCase) dicts."""
 
+import hashlib
+import json
 from typing import Any, Optional, Sequence
 
 import pulumi
@@ -52,3 +54,29 @@ def role_ref(kind: str, name: str) -> dict[str, str]:
 
 def service_account(name: str, namespace: str) -> dict[str, str]:
     return {"kind": "ServiceAccount", "name": name, "namespace": namespace}
+
+
+# Read at pulumi/pulumi-kubernetes@v4.32.0 (the newest tag mirrored; requirements pin 4.34.2) and main:
+# - an awaited Job that ended failed (or never finished) is replaced on the next `pulumi up` instead
+#   of awaited again: provider/pkg/metadata/annotations.go `AnnotationReplaceUnready`;
+#   provider/pkg/provider/provider.go `Diff` reads the live Job and, when `checkjob.Ready` is false,
+#   asks for a replacement; same name, so delete-first with the deletion awaited;
+# - `skipAwait` on a Job also skips awaiting its deletion: provider/pkg/metadata/overrides.go
+#   `DeletedCondition` -> `allowsSkipAwaitWithDelete` lists batch/v1 Job (issue #3154 calls it racy).
+REPLACE_UNREADY = {"pulumi.com/replaceUnready": "true"}
+SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
+
+
+def named_by_spec(base: str, spec: dict) -> str:
+    """`<base>-<digest of spec>`: for an object whose spec cannot change in place (a claim), so a
+    change is a new object created beside the old one instead of a replacement under one name."""
+    return f"{base}-{content_hash(json.dumps(spec, sort_keys=True))[:8]}"
+
+
+def content_hash(*parts: str) -> str:
+    """A short, stable digest of text a workload reads at start (names and pod-template annotations)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:10]

@@ -18,17 +18,20 @@ import pulumi_kubernetes as k8s
 
 from components import cold_start
 from components.config.model import StackConfig
-from components.kube import child, claim_spec, meta, resources
+from components.kube import REPLACE_UNREADY, SKIP_AWAIT, child, claim_spec, meta, named_by_spec, resources
 from components.names import HF_TOKEN_KEY, Release
+from components.versions import HF_HUB_REQUIREMENT
 
 MODEL_CACHE_DIR = "/model-cache"
 COMPILE_CACHE_DIR = "/compile-cache"
+COMPILE_CACHE_SIZE = "50Gi"
 COMPLETE_MARKER = ".complete"
 # Alternate formats some repos carry beside the weights vLLM loads (gpt-oss: original/, metal/):
 # downloading them would double the bytes the cache, the Job's deadline and the PVC are sized for.
 IGNORED_FILES = ["original/*", "metal/*"]
 # The llm-d CUDA image runs as this user; volumes are group-writable/readable for it.
 IMAGE_USER = 2000
+FILL_PYTHONPATH = "/tmp/pylib"
 
 
 @dataclass(frozen=True)
@@ -93,25 +96,31 @@ class ModelCache(pulumi.ComponentResource):
         cache = config.model_cache
         labels = release.component_labels("model-cache")
 
-        def claim(suffix: str, claim_name: str, size: str) -> k8s.core.v1.PersistentVolumeClaim:
+        def claim(suffix: str, base_name: str, size: str) -> tuple[k8s.core.v1.PersistentVolumeClaim, str]:
+            # A claim's class and access modes are immutable and a shrink is refused: a storage change
+            # gets a new claim (named from its spec, created first, filled, the Deployments roll onto
+            # it) and the old one is deleted last, once no pod mounts it (pvc-protection).
+            spec = claim_spec("ReadWriteMany", size, cache.storage_class)
+            claim_name = named_by_spec(base_name, spec)
             # Bound by the fill Job's pod; a WaitForFirstConsumer class would hold a plain await forever.
-            annotations = {"pulumi.com/skipAwait": "true"}
-            return k8s.core.v1.PersistentVolumeClaim(
+            pvc = k8s.core.v1.PersistentVolumeClaim(
                 f"{name}-{suffix}",
-                metadata=meta(claim_name, release.namespace, labels, annotations),
-                spec=claim_spec("ReadWriteMany", size, cache.storage_class),
+                metadata=meta(claim_name, release.namespace, labels, dict(SKIP_AWAIT)),
+                spec=spec,
                 opts=child(self, self._depends_on),
             )
+            return pvc, claim_name
 
-        models = claim("models", release.model_cache, cache.size)
-        volumes = [{"name": "model-cache", "persistentVolumeClaim": {"claimName": release.model_cache, "readOnly": True}}]
+        models, models_claim = claim("models", release.model_cache, cache.size)
+        volumes = [{"name": "model-cache", "persistentVolumeClaim": {"claimName": models_claim, "readOnly": True}}]
         ready: list[pulumi.Resource] = [models]
         if cache.persistent_compile_cache:
-            ready.append(claim("compile", release.compile_cache, "50Gi"))
-            volumes.append({"name": "compile-cache", "persistentVolumeClaim": {"claimName": release.compile_cache}})
+            compile_pvc, compile_claim = claim("compile", release.compile_cache, COMPILE_CACHE_SIZE)
+            ready.append(compile_pvc)
+            volumes.append({"name": "compile-cache", "persistentVolumeClaim": {"claimName": compile_claim}})
         else:
             volumes.append({"name": "compile-cache", "emptyDir": {}})
-        fill_volume = {"name": "model-cache", "persistentVolumeClaim": {"claimName": release.model_cache}}
+        fill_volume = {"name": "model-cache", "persistentVolumeClaim": {"claimName": models_claim}}
         job = fill_job(self, name, config, release, fill_volume, hf_secret, {}, None, self._depends_on + [models])
         return CacheWiring(
             model_ref=model_dir(config.model.name),
@@ -142,6 +151,10 @@ def fill_script(model: str) -> str:
         "set -euo pipefail\n"
         f'target="{target}"\n'
         f'if [ -f "$target/{COMPLETE_MARKER}" ]; then echo "cache already holds {model}"; exit 0; fi\n'
+        # A stock Python image: the pinned hub client is installed beside the cache, unless the
+        # image (e.g. a mirror's) already has one.
+        "python3 -c 'import huggingface_hub' 2>/dev/null || "
+        f'pip install --quiet --no-cache-dir --disable-pip-version-check --target "{FILL_PYTHONPATH}" "{HF_HUB_REQUIREMENT}"\n'
         "python3 -c 'import os; from huggingface_hub import snapshot_download; "
         'snapshot_download(repo_id=os.environ["MODEL"], local_dir=os.environ["TARGET"], max_workers=16, '
         f"ignore_patterns={json.dumps(IGNORED_FILES)})'\n"
@@ -161,12 +174,20 @@ def fill_job(
     service_account: Optional[str],
     depends_on: list[pulumi.Resource],
 ) -> k8s.batch.v1.Job:
-    """The one download from the hub into the shared cache; idempotent, so re-runs pull nothing."""
+    """The one download from the hub into the shared cache; idempotent, so re-runs pull nothing.
+
+    Its pod template holds only the model, the storage and the release's names: a vLLM image bump
+    does not touch it (a small Python image runs it), so the Job is replaced, and runs again, only
+    when the model or the cache's storage changes. Replaced when it did not complete (a failed
+    download never blocks the next `pulumi up`).
+    """
     env = [
         {"name": "MODEL", "value": config.model.name},
         {"name": "TARGET", "value": model_dir(config.model.name)},
         {"name": "HF_HOME", "value": "/tmp/hf"},
         {"name": "HF_HUB_DISABLE_PROGRESS_BARS", "value": "1"},
+        {"name": "HOME", "value": "/tmp"},
+        {"name": "PYTHONPATH", "value": FILL_PYTHONPATH},
     ]
     if hf_secret:
         env.append({"name": HF_TOKEN_KEY, "valueFrom": {"secretKeyRef": {"name": hf_secret, "key": HF_TOKEN_KEY}}})
@@ -177,7 +198,7 @@ def fill_job(
         "containers": [
             {
                 "name": "fill",
-                "image": config.versions.vllm_image,
+                "image": config.versions.fill_image,
                 "imagePullPolicy": "IfNotPresent",
                 "command": ["/bin/bash", "-c", fill_script(config.model.name)],
                 "env": env,
@@ -195,7 +216,7 @@ def fill_job(
         template_meta["annotations"] = pod_annotations
     return k8s.batch.v1.Job(
         f"{name}-fill",
-        metadata=meta(release.model_fill, release.namespace, release.component_labels("model-fill")),
+        metadata=meta(release.model_fill, release.namespace, release.component_labels("model-fill"), dict(REPLACE_UNREADY)),
         spec={
             "backoffLimit": 4,
             "activeDeadlineSeconds": deadline,

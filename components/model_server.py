@@ -58,15 +58,19 @@ class ModelServer(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=child(self, depends_on),
         )
-        # Pulumi waits as long as the startup probe allows for this model size and load path.
-        wait = cold_start.rollout_wait(args.model.size_gb, args.cache.load_path, args.wiring.node_provisioning_seconds)
+        # Pulumi waits as long as the startup probe allows for this model size and load path: pods
+        # start together on create, and roll in serial rounds of `batch` pods on update.
+        size, path, replicas = args.model.size_gb, args.cache.load_path, args.spec.replicas
+        wait = cold_start.rollout_wait(size, path, args.wiring.node_provisioning_seconds)
+        update_wait = cold_start.update_wait(size, path, replicas, args.wiring.node_provisioning_seconds)
+        batch = cold_start.rollout_batch(replicas)
         self.deployment = k8s.apps.v1.Deployment(
             name,
             metadata=meta(deployment_name, release.namespace, labels),
             spec={
                 "replicas": args.spec.replicas,
-                # GPUs are fully booked: replace pods one at a time instead of surging onto GPUs that do not exist.
-                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}},
+                # GPUs are fully booked: never surge onto GPUs that do not exist; replace `batch` pods at a time.
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": batch}},
                 "selector": {"matchLabels": release.role_selector(role)},
                 "template": {
                     "metadata": {"labels": release.role_labels(role), **_annotations(args)},
@@ -76,7 +80,10 @@ class ModelServer(pulumi.ComponentResource):
             opts=child(
                 self,
                 depends_on + pods_wait_for + [account],
-                custom_timeouts=pulumi.CustomTimeouts(create=wait, update=wait),
+                custom_timeouts=pulumi.CustomTimeouts(create=wait, update=update_wait),
+                # A replacement (new name, namespace or selector) frees the GPUs first: new pods
+                # created beside the old ones would wait for GPUs those still hold.
+                delete_before_replace=True,
             ),
         )
         self.monitor = self._pod_monitor(name, args, labels, depends_on) if args.monitoring_interval else None

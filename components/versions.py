@@ -33,6 +33,9 @@ class Versions(BaseModel):
     kgateway_chart: str = "v2.1.1"
     inference_perf_image: str = "quay.io/inference-perf/inference-perf:v0.4.0"
     verifier_image: str = "python:3.12-slim"
+    # The model-cache fill: a small Python image (the verifier's, one pull per node) that installs
+    # HF_HUB_REQUIREMENT, so a vLLM image bump never re-runs the fill.
+    fill_image: str = "python:3.12-slim"
     gib_installer_image: str = "us-docker.pkg.dev/gce-ai-infra/gpudirect-gib/nccl-plugin-gib:v1.1.1"
     pause_image: str = (
         "gke.gcr.io/pause:3.8@sha256:880e63f94b145e46f1b1082bb71b85e21f16b99b180b9996407d61240ceb9830"
@@ -60,6 +63,7 @@ class Versions(BaseModel):
         "routing_sidecar_image",
         "inference_perf_image",
         "verifier_image",
+        "fill_image",
         "gib_installer_image",
         "pause_image",
     )
@@ -109,6 +113,11 @@ _WHAT = {
     "scheduler_image": "scheduler config (EndpointPickerConfig) and flags",
     "routing_sidecar_image": "sidecar flags",
 }
+
+# The hub client the fill Job installs (huggingface/huggingface_hub@v1.28.0:
+# src/huggingface_hub/_snapshot_download.py, snapshot_download(repo_id, local_dir, ignore_patterns,
+# max_workers); python_requires >= 3.10).
+HF_HUB_REQUIREMENT = "huggingface_hub==1.28.0"
 
 ISTIO_CHART_REPO = "https://istio-release.storage.googleapis.com/charts"
 KGATEWAY_CHART_REPO = "oci://cr.kgateway.dev/kgateway-dev/charts"

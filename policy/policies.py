@@ -34,7 +34,7 @@ from pulumi_policy import (  # noqa: E402
     StackValidationArgs,
     StackValidationPolicy,
 )
-from pulumi_policy.proxy import UnknownValueError, _is_unknown  # noqa: E402
+from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy  # noqa: E402
 
 from tools import invariants as inv  # noqa: E402
 
@@ -44,13 +44,27 @@ NOT_OBJECTS = ("kubernetes:helm.sh/", "kubernetes:yaml/", "kubernetes:kustomize/
 
 
 # --- from what the SDK passes to plain objects ----------------------------------------------------
+def is_unknown(value: Any) -> bool:
+    """The SDK's own test for a value unknown during preview, through its public proxy.
+
+    `pulumi_policy` exposes no public predicate (its `_is_unknown` is private); reading the value
+    through `unknown_checking_proxy` raises `UnknownValueError` exactly when that predicate holds.
+    policy/tests/test_policy_pack.py checks this against every public UNKNOWN_* sentinel.
+    """
+    try:
+        unknown_checking_proxy({"value": value})["value"]
+    except UnknownValueError:
+        return True
+    return False
+
+
 def plain(value: Any) -> Any:
     """Props as plain dicts and lists; values unknown during preview become `inv.UNKNOWN`.
 
     The SDK wraps props in proxies that raise on unknown values; read them one by one instead.
     """
     if isinstance(value, str):
-        return inv.UNKNOWN if _is_unknown(value) else value
+        return inv.UNKNOWN if is_unknown(value) else value
     if isinstance(value, Mapping):
         out = {}
         for key in value:

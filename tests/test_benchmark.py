@@ -5,14 +5,19 @@ import yaml
 from conftest import run_stack
 
 
+def named(run, kind: str, pulumi_name: str):
+    """By Pulumi name: a run's object names carry a digest of what it reads."""
+    return next(r for r in run.kube(kind) if r.name == pulumi_name)
+
+
 def test_off_by_default(ib):
-    assert not [j for j in ib.kube("Job") if j.object_name.endswith("-bench")]
+    assert not [j for j in ib.kube("Job") if "-bench" in j.object_name]
     assert "benchmark" not in ib.outputs
 
 
 def test_sanity_random_through_the_gateway():
     run = run_stack("ib", {"benchmark": {"enabled": True}})
-    workload = yaml.safe_load(run.one("ConfigMap", "ms-pd-llm-d-modelservice-bench").inputs["data"]["config.yml"])
+    workload = yaml.safe_load(named(run, "ConfigMap", "benchmark-config").inputs["data"]["config.yml"])
     stages = workload["load"]["stages"]
     assert [s["concurrency_level"] for s in stages] == [50, 100, 200, 300, 400]
     assert sum(s["num_requests"] for s in stages) == 10500
@@ -21,11 +26,14 @@ def test_sanity_random_through_the_gateway():
     assert workload["server"]["base_url"] == "http://infra-pd-inference-gateway-istio.llm-d-pd.svc.cluster.local:80"
     assert workload["report"]["request_lifecycle"] == {"summary": True, "per_stage": True, "per_request": True}
 
-    job = run.one("Job", "ms-pd-llm-d-modelservice-bench")
+    job = named(run, "Job", "benchmark")
     pod = job.inputs["spec"]["template"]["spec"]
     assert pod["containers"][0]["image"] == "quay.io/inference-perf/inference-perf:v0.4.0"
     results = next(v for v in pod["volumes"] if v["name"] == "results")
-    assert results["persistentVolumeClaim"]["claimName"] == run.one("PersistentVolumeClaim", "ms-pd-llm-d-modelservice-bench-results").object_name
+    claim = named(run, "PersistentVolumeClaim", "benchmark-results")
+    assert claim.object_name.startswith("ms-pd-llm-d-modelservice-bench-results-")
+    assert results["persistentVolumeClaim"]["claimName"] == claim.object_name
+    assert claim.object_name in run.outputs["benchmark"]["fetch"]
     waits_for = set(job.dependencies)
     assert run.one("HTTPRoute").urn in waits_for
     assert {run.one("Deployment", f"ms-pd-llm-d-modelservice-{r}").urn for r in ("prefill", "decode")} <= waits_for
@@ -38,7 +46,7 @@ def test_follows_the_model_and_stages_of_the_stack():
         {"benchmark": {"enabled": True, "stages": [{"concurrency": 8, "requests": 80}], "inputTokens": 4000},
          "model": {"name": "RedHatAI/Llama-3.3-70B-Instruct-FP8-dynamic"}},
     )
-    workload = yaml.safe_load(run.one("ConfigMap", "ms-pd-llm-d-modelservice-bench").inputs["data"]["config.yml"])
+    workload = yaml.safe_load(named(run, "ConfigMap", "benchmark-config").inputs["data"]["config.yml"])
     assert workload["load"]["stages"] == [{"num_requests": 80, "concurrency_level": 8}]
     assert workload["data"]["input_distribution"]["mean"] == 4000
     assert workload["tokenizer"]["pretrained_model_name_or_path"] == "RedHatAI/Llama-3.3-70B-Instruct-FP8-dynamic"

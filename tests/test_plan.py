@@ -8,6 +8,7 @@ import sys
 import pytest
 import yaml
 
+from components import cold_start
 from tools.mock_runtime import ROOT, Registration, run_program, stack_config
 from tools.plan import coldstart, core, make_plan, order, summary, validate
 from tools.plan.__main__ import main
@@ -15,6 +16,15 @@ from tools.plan.diff import Change
 
 TOKEN = "hf_TESTTOKEN123"
 DECODE = "ms-pd-llm-d-modelservice-decode"
+
+
+def decode_replicas_1_to_2() -> list[Change]:
+    """The field, and the update budget it derives: two pods roll in two serial rounds."""
+    create = cold_start.rollout_wait(65, "pvc")
+    return [
+        Change("options.customTimeouts", {"create": create, "update": create}, {"create": create, "update": cold_start.update_wait(65, "pvc", 2)}),
+        Change("spec.replicas", 1, 2),
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +107,7 @@ def test_diff_of_one_replica_count_is_exactly_that_field(ib, tmp_path):
     result = make_plan("ib", tmp_path / "new", base=ib.out, overrides={"decode": decode})
     urn = ib.run.one("Deployment", DECODE).urn
     assert result.diff.added == [] and result.diff.removed == []
-    assert result.diff.changed[urn] == [Change("spec.replicas", 1, 2)]
+    assert sorted(result.diff.changed[urn], key=lambda c: c.path) == decode_replicas_1_to_2()
     assert "spec.replicas: 1 → 2" in result.report
     # By design the verification Job runs again after any serving change (a fingerprint annotation).
     others = [c for u, changes in result.diff.changed.items() if u != urn for c in changes]
@@ -111,7 +121,8 @@ def test_diff_without_derived_changes_is_one_field(tmp_path):
     result = make_plan("ib", tmp_path / "new", base=base.out, overrides={**off, "decode": decode})
     urn = base.run.one("Deployment", DECODE).urn
     assert (result.diff.added, result.diff.removed) == ([], [])
-    assert result.diff.changed == {urn: [Change("spec.replicas", 1, 2)]}
+    assert list(result.diff.changed) == [urn]
+    assert sorted(result.diff.changed[urn], key=lambda c: c.path) == decode_replicas_1_to_2()
     assert "0 to add, 1 to change, 0 to delete" in result.report
 
 

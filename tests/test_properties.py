@@ -267,6 +267,7 @@ IMAGES = {
     "schedulerImage": ["ghcr.io/llm-d/llm-d-inference-scheduler:v0.5.0", "registry.local:5000/llm-d/scheduler:v0.5.0"],
     "routingSidecarImage": ["ghcr.io/llm-d/llm-d-routing-sidecar:v0.5.0", "ghcr.io/llm-d/llm-d-routing-sidecar:v0.4.0"],
     "verifierImage": ["python:3.12-slim", "python:3.13-slim"],
+    "fillImage": ["python:3.12-slim", "python:3.13-slim", "registry.local:5000/hf-downloader:1.28"],
     "inferencePerfImage": ["quay.io/inference-perf/inference-perf:v0.4.0"],
 }
 # Images of another release than versions.llmd are refused: a stack on v0.9.0 draws its own.

@@ -5,9 +5,8 @@ then, from the two plans' records: no GPU workload is replaced (same object, sam
 selector; a rolling update that never surges onto GPUs), the EPP rolls onto its new image, flags
 and config, and the CRD bundles are upgraded before the objects that need them.
 
-Engine steps (create/update/replace with deleteBeforeReplace) are another change's work ("Engine
-steps in the offline plan"); until they land, replacement is judged from what forces it for a
-Deployment (a new URN or a changed spec.selector) and from the registered options.
+The plan does not print engine steps yet (the issue "Engine steps in the offline plan"); the last
+test derives them from the two runs with tests/engine_steps.py (pulumi-kubernetes' replace rules).
 """
 
 import json
@@ -96,3 +95,21 @@ def test_the_plan_states_the_release_and_its_driver_need(upgrade):
     *_, before, after = upgrade
     assert "llm-d:     v0.5.0 (versions.llmd)\n" in before
     assert "llm-d:     v0.9.0 (versions.llmd); model-server images need NVIDIA driver >= 580 on the GPU nodes (CUDA 13)" in after
+
+
+def test_engine_steps_of_the_upgrade():
+    """Per Kubernetes object, the step `pulumi up` takes from v0.5.0 to v0.9.0 (tests/engine_steps.py)."""
+    from conftest import run_stack
+    from engine_steps import REPLACE_CREATE_FIRST, REPLACE_DELETE_FIRST, UPDATE, steps
+
+    before, after = run_stack("ib"), run_stack("ib", {"versions": {"llmd": "v0.9.0"}})
+    plan = steps(before, after)
+    kinds = {r.urn: (r.kind, r.object_name) for r in after.registrations if r.is_kube_object}
+    assert REPLACE_CREATE_FIRST not in plan.values(), {kinds[u]: s for u, s in plan.items() if s == REPLACE_CREATE_FIRST}
+    step_of = {kinds[u]: s for u, s in plan.items()}
+    for name in GPU_DEPLOYMENTS:
+        assert step_of["Deployment", name] == UPDATE  # in place; a rollout that frees GPUs first
+    # The picker's config is replaced (same name: delete-first) and the picker rolls onto it.
+    assert step_of["ConfigMap", "gaie-pd-epp"] == REPLACE_DELETE_FIRST
+    assert step_of["Deployment", "gaie-pd-epp"] == UPDATE
+    assert step_of["InferencePool", "gaie-pd"] == UPDATE

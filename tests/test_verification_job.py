@@ -66,4 +66,4 @@ def test_a_serving_change_runs_it_again():
 
 def test_benchmark_runs_after_verification():
     run = run_stack("ib", {"benchmark": {"enabled": True}})
-    assert run.one("Job", JOB).urn in run.one("Job", "ms-pd-llm-d-modelservice-bench").dependencies
+    assert run.one("Job", JOB).urn in next(j for j in run.kube("Job") if j.name == "benchmark").dependencies

@@ -23,19 +23,30 @@ class LoadedConfig:
 
 
 def raw_stack_config(project: str) -> tuple[dict[str, Any], set[str]]:
-    """All `<project>:*` keys as values (objects decoded), and which keys are secret."""
-    merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    secret_full = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
+    """All `<project>:*` keys as values (objects decoded), and which keys are secret.
+
+    Public `pulumi.runtime` helpers only: the CLI hands config over in the environment
+    (`get_config_env`, `get_config_secret_keys_env`), the mock runtime and the Automation API
+    through `set_all_config` (`is_config_secret`).
+    """
+    env_secrets = set(pulumi.runtime.get_config_secret_keys_env())
     raw: dict[str, Any] = {}
     secret: set[str] = set()
-    for full_key, value in merged.items():
+    for full_key in _config_keys():
         namespace, _, key = full_key.partition(":")
         if namespace != project or not key:
             continue
-        raw[key] = _decode(key, value)
-        if full_key in secret_full:
+        raw[key] = _decode(key, pulumi.runtime.get_config(full_key))
+        if full_key in env_secrets or pulumi.runtime.is_config_secret(full_key):
             secret.add(key)
     return raw, secret
+
+
+def _config_keys() -> list[str]:
+    """Every config key set for this run. The SDK has no public listing for config set in-process
+    (`set_all_config`): its public module-level `CONFIG` is read here, in one place, and
+    tests/test_public_sdk.py fails if the SDK stops filling it."""
+    return sorted({*pulumi.runtime.get_config_env(), *runtime_config.CONFIG.get()})
 
 
 def validate(raw: dict[str, Any], secret_keys: set[str], stack: str, project: str) -> StackConfig:

@@ -14,13 +14,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.config.model import StackConfig
-from components.kube import child, env_list, meta, resources, role_ref, service_account
+from components.kube import REPLACE_UNREADY, child, content_hash, env_list, meta, resources, role_ref, service_account
 from components.names import Release
 from components.verification import SCRIPT, job_env, script_text
 
 SCRIPT_DIR = "/opt/verify"
 # Beyond the script's own budget: image pull and pod start.
 POD_START_SECONDS = 300
+SCRIPT_HASH_ANNOTATION = "llm-d.ai/script-sha256"
 
 
 class Verification(pulumi.ComponentResource):
@@ -80,14 +81,17 @@ class Verification(pulumi.ComponentResource):
         env = gateway_url.apply(
             lambda url: env_list(job_env(release, url, TIMEOUT_SECONDS="60", READY_WAIT_SECONDS=str(timeout // 2)))
         )
+        # The script is read once, at start: a new script is a new pod template, so the Job runs again.
+        template_annotations = {"llm-d.ai/verifies": serving_fingerprint(config), SCRIPT_HASH_ANNOTATION: content_hash(script_text())}
         self.job = k8s.batch.v1.Job(
             name,
-            metadata=meta(job_name, ns, labels),
+            # A failed verification is replaced (run again) by the next `pulumi up`, not awaited again.
+            metadata=meta(job_name, ns, labels, dict(REPLACE_UNREADY)),
             spec={
                 "backoffLimit": 1,
                 "activeDeadlineSeconds": timeout,
                 "template": {
-                    "metadata": {"labels": labels, "annotations": {"llm-d.ai/verifies": serving_fingerprint(config)}},
+                    "metadata": {"labels": labels, "annotations": template_annotations},
                     "spec": {
                         "serviceAccountName": job_name,
                         "restartPolicy": "Never",

@@ -345,3 +345,16 @@ def test_the_pack_checks_the_stack_over_grpc(analyzer, ib):
     diagnostics = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources)).diagnostics
     assert [(d.policyName, "gaie-gone" in d.message) for d in diagnostics] == [("llmd-route-refs-resolve", True)]
     assert diagnostics[0].urn == one(registrations, "HTTPRoute").urn
+
+
+def test_unknown_values_are_recognised_through_the_public_proxy():
+    """No private SDK import: `is_unknown` goes through `unknown_checking_proxy`; if the SDK changes
+    its sentinels or its proxy, this fails rather than the pack silently treating unknowns as values."""
+    from pulumi_policy import proxy
+
+    sentinels = [getattr(proxy, n) for n in dir(proxy) if n.startswith("UNKNOWN_") and n.endswith("_VALUE")]
+    assert len(sentinels) == 7
+    assert all(pack.is_unknown(s) for s in sentinels)
+    assert not any(pack.is_unknown(v) for v in ("llm-d", "", None, 0, [], {}))
+    assert pack.plain(UNKNOWN_STRING_VALUE) == pack.inv.UNKNOWN
+    assert pack.plain(unknown_checking_proxy({"a": [UNKNOWN_STRING_VALUE, "x"]})) == {"a": [pack.inv.UNKNOWN, "x"]}
