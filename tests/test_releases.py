@@ -238,6 +238,12 @@ def test_verification_reads_the_renamed_decision_counter(ib9):
     script = ib9.one("ConfigMap", "ms-pd-llm-d-modelservice-verify").inputs["data"]["verify_pd.py"]
     assert 'PD_DECISION = "llm_d_epp_disagg_decision_total"' in script
     assert 'PD_DECISION = "llm_d_inference_scheduler_pd_decision_total"' not in script
+    # The Job's script hash is of the script it ships, so the upgrade runs the verifier again.
+    from components.kube import content_hash
+    from components.verification.job import SCRIPT_HASH_ANNOTATION
+
+    job = ib9.one("Job", "ms-pd-llm-d-modelservice-verify").inputs
+    assert job["spec"]["template"]["metadata"]["annotations"][SCRIPT_HASH_ANNOTATION] == content_hash(script)
 
 
 V010_EPP = {"decision_metric": "llm_d_epp_disagg_decision_total",

@@ -72,17 +72,18 @@ class Verification(pulumi.ComponentResource):
             subjects=[service_account(job_name, ns)],
             opts=child(self, depends_on + [metrics_reader, account]),
         )
+        text = script_text(config.versions.profile.metrics)  # with the release's metric names
         script = k8s.core.v1.ConfigMap(
             f"{name}-script",
             metadata=meta(job_name, ns, labels),
-            data={SCRIPT.name: script_text(config.versions.profile.metrics)},
+            data={SCRIPT.name: text},
             opts=child(self, depends_on),
         )
         env = gateway_url.apply(
             lambda url: env_list(job_env(release, url, TIMEOUT_SECONDS="60", READY_WAIT_SECONDS=str(timeout // 2)))
         )
         # The script is read once, at start: a new script is a new pod template, so the Job runs again.
-        template_annotations = {"llm-d.ai/verifies": serving_fingerprint(config), SCRIPT_HASH_ANNOTATION: content_hash(script_text())}
+        template_annotations = {"llm-d.ai/verifies": serving_fingerprint(config), SCRIPT_HASH_ANNOTATION: content_hash(text)}
         self.job = k8s.batch.v1.Job(
             name,
             # A failed verification is replaced (run again) by the next `pulumi up`, not awaited again.
