@@ -21,7 +21,9 @@ config, release = loaded.config, Release.from_config(loaded.config)
 platform = build_platform(config)
 k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": platform.provider})
 
-namespace = ReleaseNamespace("release", release, config.create_namespace, loaded.hf_token, opts=k8s_opts)
+namespace = ReleaseNamespace(
+    "release", release, config.create_namespace, loaded.hf_token, opts=k8s_opts, depends_on=platform.cluster_ready
+)
 in_cluster = platform.cluster_ready + namespace.ready
 
 gateway = GatewayProvider(

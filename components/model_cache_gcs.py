@@ -94,7 +94,8 @@ class GcsCache:
                 display_name=f"llm-d {platform.cluster_name}/{release.suffix} model cache ({suffix})",
                 opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
             )
-            for i, (target, role) in enumerate(grants):
+            # The pods wait for these: a FUSE mount before its grant and binding exist fails with 403.
+            access: list[pulumi.Resource] = [
                 gcp.storage.BucketIAMMember(
                     f"{name}-{suffix}-{i}",
                     bucket=target.name,
@@ -102,7 +103,9 @@ class GcsCache:
                     member=account.email.apply(lambda e: f"serviceAccount:{e}"),
                     opts=pulumi.ResourceOptions(parent=parent),
                 )
-            for ksa in ksa_names:
+                for i, (target, role) in enumerate(grants)
+            ]
+            access += [
                 gcp.serviceaccount.IAMMember(
                     f"{name}-{suffix}-{ksa}",
                     service_account_id=account.name,
@@ -111,15 +114,17 @@ class GcsCache:
                     # The workload identity pool exists once the cluster does.
                     opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
                 )
-            return account
+                for ksa in ksa_names
+            ]
+            return account, access
 
         models = bucket("models", models_name)
         compile_cache = bucket("compile", compile_name) if config.model_cache.persistent_compile_cache else None
-        filler = identity("fill", [release.model_fill], [(models, "roles/storage.objectUser")])
+        filler, fill_access = identity("fill", [release.model_fill], [(models, "roles/storage.objectUser")])
         reader_grants = [(models, "roles/storage.objectViewer")]
         if compile_cache is not None:
             reader_grants.append((compile_cache, "roles/storage.objectUser"))
-        reader = identity("read", [release.deployment(role) for role in ROLES], reader_grants)
+        reader, read_access = identity("read", [release.deployment(role) for role in ROLES], reader_grants)
 
         fill_account = k8s.core.v1.ServiceAccount(
             f"{name}-fill",
@@ -135,7 +140,7 @@ class GcsCache:
             hf_secret,
             dict(FUSE_POD_ANNOTATIONS),
             release.model_fill,
-            depends_on + [fill_account, models],
+            depends_on + [fill_account, models, *fill_access],
         )
         compile_volume = (
             _fuse_volume("compile-cache", compile_cache.name, read_only=False, file_cache=False)
@@ -151,5 +156,5 @@ class GcsCache:
             needs_hf_token=False,
             pod_annotations=dict(FUSE_POD_ANNOTATIONS),
             service_account_annotations={"iam.gke.io/gcp-service-account": reader.email},
-            ready=[job],
+            ready=[job, *read_access],
         )

@@ -1,12 +1,14 @@
 """The release's namespace and the Hugging Face token Secret built from the Pulumi secret."""
 
-from typing import Optional
+from typing import Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.kube import child, meta
 from components.names import HF_TOKEN_KEY, Release
+
+NAMESPACE_DELETE_TIMEOUT = "30m"
 
 
 class ReleaseNamespace(pulumi.ComponentResource):
@@ -22,11 +24,21 @@ class ReleaseNamespace(pulumi.ComponentResource):
         create_namespace: bool,
         hf_token: Optional[pulumi.Output[str]],
         opts: Optional[pulumi.ResourceOptions] = None,
+        depends_on: Sequence[pulumi.Resource] = (),
     ):
+        """`depends_on`: the platform's cluster_ready, so that on destroy the namespace is gone before them."""
         super().__init__("llmd:core:ReleaseNamespace", name, None, opts)
         labels = release.component_labels("namespace")
         self.namespace = (
-            k8s.core.v1.Namespace(name, metadata=meta(release.namespace, labels=labels), opts=child(self))
+            k8s.core.v1.Namespace(
+                name,
+                metadata=meta(release.namespace, labels=labels),
+                # Deleting waits until the namespace is gone (pulumi/pulumi-kubernetes@v4.32.0:
+                # provider/pkg/await/await.go, Deletion: 10 minutes unless customTimeouts.delete). On GKE
+                # that includes the NEG controller deleting the Gateway's network endpoint groups, which
+                # hold the subnet, before their finalizers let go.
+                opts=child(self, depends_on, custom_timeouts=pulumi.CustomTimeouts(delete=NAMESPACE_DELETE_TIMEOUT)),
+            )
             if create_namespace
             else None
         )

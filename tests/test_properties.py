@@ -519,10 +519,9 @@ IB_RDMA = block(
     },
 )
 IB_PLATFORM = block(
-    {"kind": st.just("existing")},
+    {"kind": st.just("existing"), "context": dns_label(20)},
     {
         "kubeconfig": st.sampled_from(["~/.kube/config", "/etc/kube/config"]),
-        "context": dns_label(20),
         "gpuResource": st.sampled_from(["nvidia.com/gpu", "amd.com/gpu"]),
         "rdma": IB_RDMA,
     },
@@ -543,7 +542,8 @@ def ib_configs(draw) -> tuple[dict, Optional[str]]:
 
 
 GKE_ZONES = ["europe-west1-b", "us-central1-a", "us-central1-b", "us-east4-b", "us-west1-c"]
-GKE_VERSIONS = ["1.31.4-gke.1183000", "1.31.7-gke.1265000", "1.32.2-gke.1652000", "1.33.5-gke.1080000", "1.34.1-gke.1829001", "1.35.0-gke.1000"]
+# Exact pins and prefixes (resolved by the mock's engine-versions lookup, tools/mock_runtime.ENGINE_VERSIONS).
+GKE_VERSIONS = ["1.31.4-gke.1183000", "1.31.7-gke.1265000", "1.32.2-gke.1652000", "1.33.5-gke.1080000", "1.34.1-gke.1829001", "1.35.0-gke.1000", "1.31", "1.32", "1.33", "1.34", "1.34.1", "1.35"]
 RANGE_NAMES = ["primary", "gvnic", "rdma", "pods", "services", "proxyOnly", "master"]
 # Prefix lengths each range may take (rdma: one range split into 8 subnets of at least /29).
 PREFIXES = {"primary": (16, 29), "gvnic": (16, 29), "rdma": (16, 26), "pods": (14, 21), "services": (16, 24), "proxyOnly": (20, 26), "master": (28, 28)}
@@ -618,7 +618,7 @@ def gke_configs(draw) -> tuple[dict, Optional[str]]:
         if max_nodes != 2 or draw(st.booleans()):
             pool["nodeCount"] = max_nodes  # left out: 2
     platform = {"kind": "gke", "region": zone.rsplit("-", 1)[0], "zone": zone, **draw(GKE_PLATFORM_FIELDS)}
-    # gkeVersion left out is 1.34.1-gke.1829001, new enough for everything.
+    # gkeVersion left out is 1.34 (resolved to the newest 1.34), new enough for everything.
     versions = [v for v in GKE_VERSIONS if capacity_kind != "flexStart" or version_at_least(v, FLEX_START_MIN_VERSION)]
     version = draw(st.one_of(st.none(), st.sampled_from(versions)))
     if version:
@@ -929,6 +929,7 @@ OUT_OF_RANGE: list[tuple] = [
     (("pricing", "systemNodeHour"), st.sampled_from([-1]), ("ib", "gke")),
     *[(("versions", key), BAD_IMAGE, ("ib", "gke")) for key in IMAGES],
     (("versions", "llmd"), st.sampled_from(["v0.7.0", "0.9.0", "latest", "v0.10.0"]), ("ib", "gke")),
+    (("platform", "context"), st.sampled_from(["", "  "]), ("ib",)),
     (("platform", "gpusPerNode"), st.sampled_from([0, 17]), ("ib",)),
     (("platform", "gpuResource"), st.sampled_from(["gpu", "NVIDIA.com/GPU", "nvidia.com/"]), ("ib",)),
     (("platform", "rdma", "resourceName"), st.sampled_from(["ib", "rdma/", "RDMA/ib"]), ("ib",)),
@@ -939,7 +940,7 @@ OUT_OF_RANGE: list[tuple] = [
     (("platform", "zone"), st.sampled_from(["europe-west1", "europe-west1-B", "b"]), ("gke",)),
     (("platform", "clusterName"), st.sampled_from(["LLMD", "1abc", "a-"]), ("gke",)),
     (("platform", "releaseChannel"), st.sampled_from(["regular", "BETA"]), ("gke",)),
-    (("platform", "gkeVersion"), st.sampled_from(["1.34", "1.34.1", "v1.34.1-gke.1"]), ("gke",)),
+    (("platform", "gkeVersion"), st.sampled_from(["1", "1.34.x", "v1.34.1-gke.1", "latest", 1.34]), ("gke",)),
     (("platform", "network", "pods"), st.sampled_from(["10.0.0.0/33", "10.0.0.1/8", "fd00::/64", "not-a-cidr"]), ("gke",)),
     (("platform", "gpuPool", "bootDiskType"), st.sampled_from(["pd-ssd", "hyperdisk-extreme"]), ("gke",)),
     (("platform", "gpuPool", "gpuDriverVersion"), st.sampled_from(["R550", "latest"]), ("gke",)),
@@ -1068,7 +1069,7 @@ def _pool(config):
 
 
 def _version(config):
-    return config["platform"].get("gkeVersion", "1.34.1-gke.1829001")
+    return config["platform"].get("gkeVersion", "1.34")
 
 
 def _flex(config):
@@ -1329,7 +1330,7 @@ def closed_gap(reason: str):
     return lambda test: test
 
 
-IB = {"platform": {"kind": "existing"}}
+IB = {"platform": {"kind": "existing", "context": "ib"}}
 
 
 @closed_gap("components/config/base.quantity_value misreads Ki ('100Ki'.rstrip('kMGTPEimn') is '100K'): ValueError, not a RunError")
@@ -1355,7 +1356,7 @@ def test_known_gap_toleration_exists_with_value():
 
 @closed_gap("platform.rdma.env is not checked against the managed env vars; the vLLM container gets HF_HUB_OFFLINE twice")
 def test_known_gap_rdma_env_overrides_a_managed_variable():
-    config = {"platform": {"kind": "existing", "rdma": {"env": {"HF_HUB_OFFLINE": "0"}}}}
+    config = {"platform": {"kind": "existing", "context": "ib", "rdma": {"env": {"HF_HUB_OFFLINE": "0"}}}}
     accepted_correctly_or_refused("ib", config, "platform.rdma.env")
 
 

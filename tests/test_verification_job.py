@@ -57,7 +57,7 @@ def test_a_serving_change_runs_it_again():
     scaled = validate(stack_config("ib", {"decode": {"replicas": 2}}), set(), "ib", "llmd")
     unrelated = validate(stack_config("ib", {"monitoring": {"enabled": False}}), set(), "ib", "llmd")
     fabric = validate(
-        stack_config("ib", {"platform": {"kind": "existing", "rdma": {"env": {"UCX_TLS": "rc,cuda_ipc"}}}}), set(), "ib", "llmd"
+        stack_config("ib", {"platform": {"kind": "existing", "context": "my-ib-cluster", "rdma": {"env": {"UCX_TLS": "rc,cuda_ipc"}}}}), set(), "ib", "llmd"
     )
     assert serving_fingerprint(base) != serving_fingerprint(scaled)
     assert serving_fingerprint(base) != serving_fingerprint(fabric)

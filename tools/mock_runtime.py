@@ -106,8 +106,44 @@ def computed_outputs(type_: str, inputs: dict[str, Any], unknown: Optional[str] 
         return {"endpoint": unknown or CLUSTER_ENDPOINT, "masterAuth": {"clusterCaCertificate": unknown or CLUSTER_CA}}
     if type_ == "gcp:serviceaccount/account:Account":
         email = f"{inputs.get('accountId')}@{inputs.get('project')}.iam.gserviceaccount.com"
-        return {"email": email, "member": f"serviceAccount:{email}"}
+        # `name` is what IAM bindings on the account take as serviceAccountId.
+        name = f"projects/{inputs.get('project')}/serviceAccounts/{email}"
+        return {"email": email, "member": f"serviceAccount:{email}", "name": name}
     return {}
+
+
+# The GKE versions a region offers, newest first (what the engine-versions lookup reads); tests may
+# replace it. The newest of each minor is past every threshold in components/config/gke.py.
+ENGINE_VERSIONS = [
+    "1.35.0-gke.1795000",
+    "1.34.1-gke.1829001",
+    "1.34.0-gke.1626000",
+    "1.33.5-gke.1080000",
+    "1.32.9-gke.1108000",
+    "1.31.13-gke.1023000",
+]
+RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
+
+
+def engine_versions(args: dict[str, Any]) -> dict[str, Any]:
+    """gcp:container/getEngineVersions: like the provider, string-prefix filtered, first match per channel."""
+    matching = [v for v in ENGINE_VERSIONS if v.startswith(args.get("versionPrefix") or "")]
+    newest = matching[0] if matching else ""
+    return {
+        "id": "engine-versions",
+        "location": args.get("location"),
+        "project": args.get("project"),
+        "defaultClusterVersion": ENGINE_VERSIONS[0],
+        "latestMasterVersion": newest,
+        "latestNodeVersion": newest,
+        "validMasterVersions": matching,
+        "validNodeVersions": matching,
+        "releaseChannelDefaultVersion": {c: ENGINE_VERSIONS[0] for c in RELEASE_CHANNELS},
+        "releaseChannelLatestVersion": {c: newest for c in RELEASE_CHANNELS} if newest else {},
+    }
+
+
+CALLS = {"gcp:container/getEngineVersions:getEngineVersions": engine_versions}
 
 
 class _Logs(logging.Handler):
@@ -132,6 +168,8 @@ class _Mocks(pulumi.runtime.Mocks):
         return [f"{args.name}-id", {**computed_outputs(args.typ, args.inputs, self.unknown), **args.inputs}]
 
     def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token in CALLS:
+            return CALLS[args.token](plain(args.args))
         raise NotImplementedError(f"the program called {args.token}; add a fixture for it")
 
 

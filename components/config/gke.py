@@ -6,6 +6,7 @@ node as 8 extra NICs, and handed to pods as the device networks rdma-0..rdma-7.
 
 import ipaddress
 import re
+import sys
 from typing import Annotated, Literal, Optional, Union
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
@@ -17,10 +18,11 @@ RDMA_MIN_VERSION = "1.31.4-gke.1183000"  # GPUDirect RDMA on A3 Ultra
 DEFAULT_DRIVER_MIN_VERSION = "1.31.5-gke.1169000"  # first version whose DEFAULT driver is R550
 FLEX_START_MIN_VERSION = "1.32.2-gke.1652000"
 MANAGED_GATEWAY_CRDS_VERSION = "1.34.0-gke.1626000"  # GKE installs GA Gateway API + GAIE CRDs itself
-# An exact version: GKE creates the control plane at it, so a cluster is reproducible. It must still be
-# offered in the release channel when the cluster is created:
+# A minor version: each `up` resolves it to the newest 1.34 version the release channel offers in the
+# region (an exact patch stops being offered after a few months, and creation then fails). An exact
+# version (1.34.1-gke.1829001) is still accepted, for a reproducible cluster, while the channel offers it:
 #   gcloud container get-server-config --region REGION --flatten=channels --filter=channels.channel=REGULAR
-DEFAULT_GKE_VERSION = "1.34.1-gke.1829001"
+DEFAULT_GKE_VERSION = "1.34"
 # vLLM >= 0.11 needs NCCL 2.27, which gIB supports from v1.1.0 (reference §2.2).
 MIN_GIB_VERSION = (1, 1, 0)
 
@@ -31,11 +33,20 @@ DEFAULT_GPU_NODES = 2
 MAX_CLUSTER_NAME = 15  # "shorter than 16 characters" (gpu-recipes); derived resource names build on it
 
 _GKE_VERSION = r"^(\d+)\.(\d+)\.(\d+)-gke\.(\d+)$"
+# An exact version, or a prefix of one: a minor (1.34) or a patch (1.34.1).
+_GKE_VERSION_PIN = r"^\d+\.\d+(\.\d+(-gke\.\d+)?)?$"
 _GCE_NAME = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
 
 GceName = Annotated[str, StringConstraints(pattern=_GCE_NAME, max_length=63)]
 ProjectId = Annotated[str, StringConstraints(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")]
-GkeVersion = Annotated[str, StringConstraints(pattern=_GKE_VERSION)]
+def _version_text(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # YAML reads 1.30 as the number 1.3: the minor version would be lost.
+        raise ValueError(f'is the number {value}; quote it in the stack file, e.g. gkeVersion: "1.34"')
+    return value
+
+
+GkeVersion = Annotated[str, BeforeValidator(_version_text), StringConstraints(pattern=_GKE_VERSION_PIN)]
 
 
 def _cidr(value: str) -> str:
@@ -181,5 +192,31 @@ def parse_gke_version(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in match.groups())
 
 
+def is_exact(version: str) -> bool:
+    return re.fullmatch(_GKE_VERSION, version) is not None
+
+
+def version_bounds(version: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The oldest and newest exact versions a pin can name: "1.34" spans 1.34.0-gke.0 to 1.34.*-gke.*."""
+    parts = [int(part) for part in re.findall(r"\d+", version)]
+    missing = 4 - len(parts)
+    return tuple(parts + [0] * missing), tuple(parts + [sys.maxsize] * missing)
+
+
 def version_at_least(version: str, minimum: str) -> bool:
-    return parse_gke_version(version) >= parse_gke_version(minimum)
+    """Whether `version` (exact or prefix) can be at least `minimum`.
+
+    A prefix that straddles `minimum` counts as its newer side, since `up` resolves it to the newest
+    version offered; `up` then checks the resolved version (gke_rules.resolved_version_problems)."""
+    return version_bounds(version)[1] >= parse_gke_version(minimum)
+
+
+def straddles(version: str, threshold: str) -> bool:
+    """A prefix that names versions on both sides of `threshold` (e.g. 1.34 and 1.34.0-gke.1626000)."""
+    low, high = version_bounds(version)
+    return low < parse_gke_version(threshold) <= high
+
+
+def lookup_prefix(version: str) -> str:
+    """The string-prefix filter for the engine-versions lookup: "1.34." so that 1.3 never matches 1.34."""
+    return version + ("-" if version.count(".") == 2 else ".")

@@ -10,6 +10,7 @@ from components.config.gke import (
     DEFAULT_GKE_VERSION,
     FLEX_START_MIN_VERSION,
     GPU_SHAPES,
+    MANAGED_GATEWAY_CRDS_VERSION,
     MAX_CLUSTER_NAME,
     MIN_GIB_VERSION,
     RDMA_MIN_VERSION,
@@ -17,6 +18,8 @@ from components.config.gke import (
     GkeClusterConfig,
     GpuPoolConfig,
     SystemPoolConfig,
+    parse_gke_version,
+    straddles,
     version_at_least,
 )
 from components.config.problems import Problem
@@ -137,6 +140,39 @@ def _release_driver(config: "StackConfig", gke: GkeClusterConfig) -> list[Proble
             f"is {setting}, but llm-d {profile.name}'s images are CUDA 13 and need NVIDIA driver "
             f"{profile.min_nvidia_driver}+; set it to {' or '.join(profile.gke_gpu_driver_versions)}.",
         )
+    ]
+
+
+def version_thresholds(gke: GkeClusterConfig) -> list[tuple[str, str, str]]:
+    """(key, version, what needs it) for every GKE version this config relies on reaching."""
+    thresholds = [
+        ("platform.gkeVersion", RDMA_MIN_VERSION, "the first GKE version with GPUDirect RDMA on A3 Ultra"),
+        # Decided from the pin alone, so a later resolution can never flip it (and delete CRDs the
+        # program installed): a prefix straddling it counts as managed, and `up` checks the resolution.
+        (
+            "platform.gkeVersion",
+            MANAGED_GATEWAY_CRDS_VERSION,
+            "from which GKE installs the Inference Extension CRDs, which the program then does not",
+        ),
+    ]
+    if gke.gpu_pool.gpu_driver_version == "DEFAULT":
+        thresholds.append(("platform.gpuPool.gpuDriverVersion", DEFAULT_DRIVER_MIN_VERSION, "whose DEFAULT driver is R550"))
+    if gke.gpu_pool.flex_start:
+        thresholds.append(("platform.gpuPool.capacity.kind", FLEX_START_MIN_VERSION, "the first with flex-start"))
+    return thresholds
+
+
+def resolved_version_problems(gke: GkeClusterConfig, resolved: str) -> list[Problem]:
+    """At `up`: a prefix that straddles a threshold must not resolve below it (checked offline as its newer side)."""
+    return [
+        Problem(
+            key,
+            f"platform.gkeVersion {gke.gke_version} resolves to {resolved}, the newest version the {gke.release_channel} "
+            f"channel offers in {gke.region}, which is older than {threshold}, {why}. Pin a prefix or an exact "
+            f"version at least {threshold} in platform.gkeVersion.",
+        )
+        for key, threshold, why in version_thresholds(gke)
+        if straddles(gke.gke_version, threshold) and parse_gke_version(resolved) < parse_gke_version(threshold)
     ]
 
 

@@ -220,11 +220,27 @@ class ExistingClusterConfig(Strict):
     """An existing Kubernetes cluster with GPUs and an RDMA device plugin, reached by kubeconfig."""
 
     kind: Literal["existing"]
-    kubeconfig: Optional[str] = None  # path or contents; default: $KUBECONFIG or ~/.kube/config
-    context: Optional[str] = None
+    # A path (kept as written: the provider expands `~` itself, so the state holds no home directory)
+    # or the contents; default: $KUBECONFIG or ~/.kube/config.
+    kubeconfig: Optional[str] = None
+    # Required: without it the provider follows the kubeconfig's current-context, whichever cluster
+    # the shell last pointed at. Checked below so the message names the key and the fix.
+    context: Optional[str] = Field(default=None, validate_default=True)
     gpus_per_node: int = Field(default=8, ge=1, le=16)
     gpu_resource: Annotated[str, StringConstraints(pattern=EXTENDED_RESOURCE)] = "nvidia.com/gpu"
     rdma: RdmaConfig = Field(default_factory=RdmaConfig)
+
+    @field_validator("context")
+    @classmethod
+    def _explicit_context(cls, value: Optional[str]) -> str:
+        if not value or not value.strip():
+            raise ValueError(
+                "is not set. Without it the Kubernetes provider uses the kubeconfig's current-context, so an "
+                "`up` or `destroy` from a shell pointed at another cluster would act on that cluster. Set it to "
+                "the target cluster's context (`kubectl config get-contexts`): "
+                "pulumi config set --path platform.context <context>"
+            )
+        return value
 
 
 PlatformConfig = Annotated[Union[ExistingClusterConfig, GkeClusterConfig], Field(discriminator="kind")]

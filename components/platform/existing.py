@@ -1,7 +1,5 @@
 """An existing Kubernetes cluster with GPUs and an RDMA device plugin (e.g. InfiniBand), by kubeconfig."""
 
-import os
-
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -16,14 +14,17 @@ class ExistingCluster(pulumi.ComponentResource):
         super().__init__("llmd:platform:ExistingCluster", name, None, opts)
         provider = k8s.Provider(
             f"{name}-k8s",
-            kubeconfig=_kubeconfig(config.kubeconfig),
+            # As written: pulumi-kubernetes expands a leading `~` itself when it reads the file
+            # (pulumi/pulumi-kubernetes@v4.32.0:provider/pkg/provider/util.go, parseKubeconfigString), so the
+            # state stays valid on another machine or in CI.
+            kubeconfig=config.kubeconfig,
             context=config.context,
             # Server-side apply: field ownership is tracked, so edits by other controllers show as conflicts.
             enable_server_side_apply=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.platform = Platform(provider=provider, wiring=wiring(config))
-        self.register_outputs({"context": config.context or "", "fabric": self.platform.wiring.fabric})
+        self.register_outputs({"context": config.context, "fabric": self.platform.wiring.fabric})
 
 
 def wiring(config: ExistingClusterConfig) -> PodWiring:
@@ -36,10 +37,3 @@ def wiring(config: ExistingClusterConfig) -> PodWiring:
         capabilities=list(rdma.capabilities),
         fabric=f"device plugin {rdma.resource_name} x{rdma.count}",
     )
-
-
-def _kubeconfig(value: str | None) -> str | None:
-    """A path (with ~ expanded) or inline contents; None lets the provider use $KUBECONFIG."""
-    if value is None or "\n" in value:
-        return value
-    return os.path.expanduser(value)

@@ -181,7 +181,8 @@ CASES = {
     "control plane range not a /28": ({"network": {"master": "172.16.0.0/24"}}, "platform.network.master", "must be a /28"),
     "proxy-only subnet too small": ({"network": {"proxyOnly": "10.129.0.0/27"}}, "platform.network.proxyOnly", "/23 is recommended"),
     "GKE older than RDMA on A3 Ultra": ({"gkeVersion": "1.31.3-gke.1000000"}, "platform.gkeVersion", "1.31.4-gke.1183000"),
-    "GKE version not exact": ({"gkeVersion": "1.33"}, "platform.gkeVersion", "pattern"),
+    "GKE version neither exact nor a prefix": ({"gkeVersion": "1.34.x"}, "platform.gkeVersion", "pattern"),
+    "GKE prefix wholly older than RDMA on A3 Ultra": ({"gkeVersion": "1.30"}, "platform.gkeVersion", "1.31.4-gke.1183000"),
     "DEFAULT driver older than R550": (
         {"gkeVersion": "1.31.4-gke.1183000", "gpuPool": {"gpuDriverVersion": "DEFAULT"}},
         "platform.gpuPool.gpuDriverVersion",

@@ -18,7 +18,9 @@ def create_cluster(
     identity: NodeIdentity,
     parent: pulumi.Resource,
     apis: list[pulumi.Resource],
+    version: str,
 ) -> container.Cluster:
+    """`version`: the exact control-plane version (platform.gkeVersion, resolved if a prefix)."""
     return container.Cluster(
         f"{name}-cluster",
         name=config.cluster_name,
@@ -43,7 +45,7 @@ def create_cluster(
             network_policy_config=container.ClusterAddonsConfigNetworkPolicyConfigArgs(disabled=True),
         ),
         release_channel=container.ClusterReleaseChannelArgs(channel=config.release_channel),
-        min_master_version=config.gke_version,
+        min_master_version=version,
         workload_identity_config=container.ClusterWorkloadIdentityConfigArgs(workload_pool=f"{config.project}.svc.id.goog"),
         monitoring_config=container.ClusterMonitoringConfigArgs(
             enable_components=["SYSTEM_COMPONENTS", "DCGM"],

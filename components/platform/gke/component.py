@@ -11,8 +11,9 @@ from components.platform.gke.kubeconfig import context_name, create_provider
 from components.platform.gke.names import GPU_POOL
 from components.platform.gke.network import create_networks
 from components.platform.gke.node_pools import create_gpu_pool, create_system_pool
-from components.platform.gke.project import enable_apis, node_identity
+from components.platform.gke.project import REQUIRED_APIS, enable_apis, node_identity
 from components.platform.gke.rdma import create_rdma_networks
+from components.platform.gke.version import CONTAINER_API, resolve_version
 from components.platform.gke.wiring import path_a_wiring
 from components.platform.wiring import Platform
 from components.versions import Versions, default_versions
@@ -31,9 +32,10 @@ class GkeCluster(pulumi.ComponentResource):
         super().__init__("llmd:platform:GkeCluster", name, None, opts)
         versions = versions or default_versions()
         apis = enable_apis(name, config, self)
+        version = resolve_version(config, apis[REQUIRED_APIS.index(CONTAINER_API)])
         identity = node_identity(name, config, self, apis)
         networks = create_networks(name, config, self, apis)
-        cluster = create_cluster(name, config, networks, identity, self, apis)
+        cluster = create_cluster(name, config, networks, identity, self, apis, version)
         system_pool = create_system_pool(name, config, cluster, identity, self)
         gpu_pool = create_gpu_pool(name, config, cluster, networks, identity, self)
         provider = create_provider(name, config, cluster, self)
@@ -62,6 +64,7 @@ class GkeCluster(pulumi.ComponentResource):
             {
                 "clusterName": cluster.name,
                 "location": config.region,
+                "gkeVersion": version,
                 "zone": config.zone,
                 "kubeContext": context_name(config),
                 "gpuPool": GPU_POOL,

@@ -12,6 +12,8 @@ REQUIRED_APIS = (
     "serviceusage.googleapis.com",
     "cloudresourcemanager.googleapis.com",
     "iam.googleapis.com",
+    # Pods that act as a Google service account through Workload Identity get its tokens from here.
+    "iamcredentials.googleapis.com",
     "compute.googleapis.com",
     "container.googleapis.com",
     "logging.googleapis.com",
