@@ -13,6 +13,7 @@ from components.names import ROLES, Release
 from components.platform.select import build_platform
 from components.release_namespace import ReleaseNamespace
 from components.route import Route
+from components.security import Security, mesh_extension_providers
 from components.verification.job import Verification
 
 loaded = load()  # stops here, before any resource, on bad input
@@ -35,8 +36,19 @@ gateway = GatewayProvider(
     manages_crds=platform.manages_gateway_crds,
     depends_on=in_cluster,
     opts=k8s_opts,
+    extension_providers=mesh_extension_providers(config, release),
 )
-pool = InferencePool("pool", config, release, crds=gateway.kinds_ready, depends_on=in_cluster, opts=k8s_opts)
+security = Security("security", config, release, loaded.api_key, depends_on=in_cluster, kinds_ready=gateway.kinds_ready, opts=k8s_opts)
+pool = InferencePool(
+    "pool",
+    config,
+    release,
+    crds=gateway.kinds_ready,
+    depends_on=in_cluster,
+    opts=k8s_opts,
+    security_policy=security.backend_security_policy,
+    security_ready=security.ready,
+)
 hf_secret = release.hf_secret if namespace.hf_secret else None
 cache = ModelCache("model-cache", config, release, hf_secret, depends_on=in_cluster + namespace.workload_ready, opts=k8s_opts)
 
@@ -73,7 +85,8 @@ route = Route(
 serving = [route.route, pool.pool, *(server.deployment for server in servers.values())]
 if config.verification.enabled:
     verification = Verification(
-        "verification", config, release, gateway.url, depends_on=in_cluster, serving=serving, opts=k8s_opts
+        "verification", config, release, gateway.url, depends_on=in_cluster, serving=serving + security.ready, opts=k8s_opts,
+        api_key=security.key,
     )
     pulumi.export("verification", verification.result)
 
@@ -85,9 +98,10 @@ if config.benchmark.enabled:
         gateway.url,
         hf_secret,
         depends_on=namespace.workload_ready + in_cluster,
-        serving=serving + ([verification.job] if config.verification.enabled else []),
+        serving=serving + security.ready + ([verification.job] if config.verification.enabled else []),
         opts=k8s_opts,
+        api_key=security.key,
     )
     pulumi.export("benchmark", benchmark.commands)
 
-outputs.export(config, release, gateway.address)
+outputs.export(config, release, gateway.address, security.key)

@@ -11,9 +11,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from components.config.credentials import EXTERNAL_SECRETS_ANNOTATION
 from components.config.model import StackConfig
 from components.kube import SKIP_AWAIT, child, claim_spec, content_hash, meta, named_by_spec, resources
 from components.names import HF_TOKEN_KEY, Release
+from components.security.keys import KeyRef
 
 RESULTS_DIR = "/results"
 CONFIG_DIR = "/etc/inference-perf"
@@ -63,6 +65,7 @@ class Benchmark(pulumi.ComponentResource):
         depends_on: list[pulumi.Resource],
         serving: list[pulumi.Resource],
         opts: Optional[pulumi.ResourceOptions] = None,
+        api_key: Optional[KeyRef] = None,
     ):
         """`depends_on`: what its volume and config need; `serving`: what the Job runs against."""
         super().__init__("llmd:serving:Benchmark", name, None, opts)
@@ -79,7 +82,7 @@ class Benchmark(pulumi.ComponentResource):
         )
         workload_text = gateway_url.apply(lambda url: yaml.safe_dump(inference_perf_config(config, url), sort_keys=False))
         run_name = workload_text.apply(
-            lambda text: run_name_for(bench_name, text, _pod_template(config, labels, results, hf_secret, CONFIG_NAME_PLACEHOLDER))
+            lambda text: run_name_for(bench_name, text, _pod_template(config, labels, results, hf_secret, CONFIG_NAME_PLACEHOLDER, api_key))
         )
         workload = k8s.core.v1.ConfigMap(
             f"{name}-config",
@@ -90,11 +93,20 @@ class Benchmark(pulumi.ComponentResource):
         self.job = k8s.batch.v1.Job(
             name,
             metadata=meta(run_name, release.namespace, labels, dict(SKIP_AWAIT)),
-            spec={"backoffLimit": 0, "template": _pod_template(config, labels, results, hf_secret, run_name)},
+            spec={"backoffLimit": 0, "template": _pod_template(config, labels, results, hf_secret, run_name, api_key)},
             opts=child(self, depends_on + serving + [claim, workload], delete_before_replace=True),
         )
         self.commands = result_commands(release.namespace, bench_name, run_name, results)
         self.register_outputs(self.commands)
+
+
+# Copies the config with server.api_key from $API_KEY, then runs inference-perf on the copy.
+WITH_API_KEY = (
+    "import os, sys, yaml; src, dst = sys.argv[1:3]; c = yaml.safe_load(open(src)); "
+    "c['server']['api_key'] = os.environ['API_KEY']; "
+    "fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600); yaml.safe_dump(c, os.fdopen(fd, 'w')); "
+    "os.execvp('inference-perf', ['inference-perf', '--config_file', dst])"
+)
 
 
 CONFIG_NAME_PLACEHOLDER = "<run>"
@@ -105,12 +117,24 @@ def run_name_for(bench_name: str, workload_text: str, template: dict) -> str:
     return f"{bench_name}-{content_hash(workload_text, json.dumps(template, sort_keys=True))[:8]}"
 
 
-def _pod_template(config: StackConfig, labels: dict, results: str, hf_secret: Optional[str], config_map: pulumi.Input[str]) -> dict:
+def _pod_template(
+    config: StackConfig, labels: dict, results: str, hf_secret: Optional[str], config_map: pulumi.Input[str], api_key: Optional[KeyRef]
+) -> dict:
     env = [{"name": "HF_HOME", "value": "/tmp/hf"}]
     if hf_secret:
         env.append({"name": HF_TOKEN_KEY, "valueFrom": {"secretKeyRef": {"name": hf_secret, "key": HF_TOKEN_KEY}}})
+    # inference-perf v0.4.0 reads the key from its config file only (server.api_key,
+    # kubernetes-sigs/inference-perf@v0.4.0:inference_perf/config.py), so the key is added to a
+    # copy of the config in the pod's /tmp at start, never to the ConfigMap.
+    command, args = ["inference-perf"], ["--config_file", f"{CONFIG_DIR}/config.yml"]
+    metadata: dict = {"labels": labels}
+    if api_key:
+        env.append(api_key.env())
+        command, args = ["python", "-c", WITH_API_KEY], [f"{CONFIG_DIR}/config.yml", "/tmp/config.yml"]
+        if api_key.external:
+            metadata["annotations"] = {EXTERNAL_SECRETS_ANNOTATION: api_key.secret}
     return {
-        "metadata": {"labels": labels},
+        "metadata": metadata,
         "spec": {
             "restartPolicy": "Never",
             "containers": [
@@ -118,8 +142,8 @@ def _pod_template(config: StackConfig, labels: dict, results: str, hf_secret: Op
                     "name": "inference-perf",
                     "image": config.versions.inference_perf_image,
                     "imagePullPolicy": "IfNotPresent",
-                    "command": ["inference-perf"],
-                    "args": ["--config_file", f"{CONFIG_DIR}/config.yml"],
+                    "command": command,
+                    "args": args,
                     "env": env,
                     "resources": resources("8", "16Gi"),
                     "securityContext": {"allowPrivilegeEscalation": False},

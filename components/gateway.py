@@ -13,6 +13,7 @@ import yaml
 from components.config.model import GatewayConfig
 from components.kube import child, meta
 from components.names import Release
+from components.security.exposure import service_type  # security (issue 13): ClusterIP unless public
 from components.versions import ISTIO_CHART_REPO, KGATEWAY_CHART_REPO, Versions
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
@@ -45,8 +46,10 @@ class GatewayProvider(pulumi.ComponentResource):
         manages_crds: bool,
         depends_on: list[pulumi.Resource],
         opts: Optional[pulumi.ResourceOptions] = None,
+        extension_providers: Optional[list[dict]] = None,  # security: istiod meshConfig.extensionProviders
     ):
         super().__init__("llmd:gateway:GatewayProvider", name, None, opts)
+        self._extension_providers = extension_providers or []  # security (issue 13)
         managed = config.provider == "gke"
         self.crds = [] if manages_crds or not config.install_crds else self._crds(name, versions, managed)
         install_control_plane = config.install_control_plane and not managed
@@ -132,7 +135,9 @@ class GatewayProvider(pulumi.ComponentResource):
             namespace="istio-system",
             repository_opts=repo,
             values={
-                "meshConfig": {"defaultConfig": {"proxyMetadata": inference_flag}},
+                # security (issue 13): the API-key authorizer the Gateway's AuthorizationPolicy names.
+                "meshConfig": {"defaultConfig": {"proxyMetadata": inference_flag},
+                               **({"extensionProviders": self._extension_providers} if self._extension_providers else {})},
                 "pilot": {"env": inference_flag},
                 "tag": versions.istio_chart,
                 "hub": "docker.io/istio",
@@ -192,7 +197,7 @@ class GatewayProvider(pulumi.ComponentResource):
             metadata=meta(release.gateway, release.namespace, labels),
             data={
                 "deployment": yaml.safe_dump(deployment, sort_keys=False),
-                "service": yaml.safe_dump({"spec": {"type": "ClusterIP"}}),
+                "service": yaml.safe_dump({"spec": {"type": service_type(config)}}),  # security (issue 13)
             },
             opts=child(self, depends_on=depends_on),
         )
@@ -215,7 +220,7 @@ class GatewayProvider(pulumi.ComponentResource):
                             "requests": {"cpu": res.cpu_request, "memory": res.memory_request},
                         },
                     },
-                    "service": {"type": "ClusterIP"},
+                    "service": {"type": service_type(config)},  # security (issue 13)
                     "sdsContainer": {"securityContext": restricted},
                 }
             },

@@ -33,9 +33,12 @@ class InferencePool(pulumi.ComponentResource):
         crds: list[pulumi.Resource],
         depends_on: list[pulumi.Resource],
         opts: Optional[pulumi.ResourceOptions] = None,
+        security_policy: Optional[str] = None,  # GKE: Cloud Armor policy for the backend (components/security)
+        security_ready: Optional[list[pulumi.Resource]] = None,
     ):
         super().__init__("llmd:serving:InferencePool", name, None, opts)
         self._release = release
+        self._security_policy, self._security_ready = security_policy, list(security_ready or [])
         labels = {**release.component_labels("endpoint-picker"), "app.kubernetes.io/name": release.epp}
         ns = release.namespace
         profile = config.versions.profile
@@ -234,10 +237,16 @@ class InferencePool(pulumi.ComponentResource):
             api_version="networking.gke.io/v1",
             kind="GCPBackendPolicy",
             metadata=meta(release.pool, release.namespace, labels),
-            spec={"targetRef": target, "default": {"timeoutSec": 300, "logging": {"enabled": True}}},
-            opts=child(self, depends_on),
+            spec={"targetRef": target, "default": self._backend_defaults()},
+            opts=child(self, depends_on + self._security_ready),
         )
         return [health, backend]
+
+    def _backend_defaults(self) -> dict:
+        defaults = {"timeoutSec": 300, "logging": {"enabled": True}}
+        if self._security_policy:
+            defaults["securityPolicy"] = self._security_policy
+        return defaults
 
     def _metrics_auth(self, name, labels, depends_on) -> list[pulumi.Resource]:
         """TokenReview/SubjectAccessReview rights for the picker's metrics auth, and /metrics for its own token."""

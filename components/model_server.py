@@ -15,7 +15,16 @@ from components.config.credentials import EXTERNAL_SECRETS_ANNOTATION
 from components.config.model import ModelConfig, RoleConfig
 from components.kube import child, env_list, meta, resources
 from components.model_cache import IMAGE_USER, CacheWiring
-from components.names import HF_TOKEN_KEY, NIXL_SIDE_CHANNEL_PORT, POOL_TARGET_PORT, Release, RoleName
+from components.names import (
+    HF_TOKEN_KEY,
+    NIXL_PORT_NAME,
+    NIXL_SIDE_CHANNEL_PORT,
+    POOL_TARGET_PORT,
+    SIDECAR_PORT_NAME,
+    VLLM_PORT_NAME,
+    Release,
+    RoleName,
+)
 from components.platform.wiring import PodWiring
 from components.versions import Versions
 
@@ -177,8 +186,8 @@ def vllm_container(args: ModelServerArgs) -> dict:
         "args": vllm.serve_args(args.cache.model_ref, args.model, spec, port, args.versions.profile.vllm.flags),
         "env": env,
         "ports": [
-            {"containerPort": port, "name": "vllm", "protocol": "TCP"},
-            {"containerPort": NIXL_SIDE_CHANNEL_PORT, "name": "nixl", "protocol": "TCP"},
+            {"containerPort": port, "name": VLLM_PORT_NAME, "protocol": "TCP"},
+            {"containerPort": NIXL_SIDE_CHANNEL_PORT, "name": NIXL_PORT_NAME, "protocol": "TCP"},
         ],
         "resources": res,
         "startupProbe": {
@@ -226,7 +235,7 @@ def routing_sidecar(args: ModelServerArgs) -> dict:
             arg.format(port=POOL_TARGET_PORT, model_server_port=args.release.vllm_port(args.role), log_level=args.sidecar_log_level)
             for arg in args.versions.profile.sidecar.args
         ],
-        "ports": [{"containerPort": POOL_TARGET_PORT, "name": "sidecar", "protocol": "TCP"}],
+        "ports": [{"containerPort": POOL_TARGET_PORT, "name": SIDECAR_PORT_NAME, "protocol": "TCP"}],
         "readinessProbe": {"httpGet": {"path": "/health", "port": "sidecar"}, "periodSeconds": 5},
         "resources": resources("250m", "256Mi", limit_memory="1Gi"),
         "securityContext": {"allowPrivilegeEscalation": False, "runAsNonRoot": True},

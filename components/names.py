@@ -21,9 +21,19 @@ DEFAULT_SUFFIX = "pd"
 POOL_TARGET_PORT = 8000
 DECODE_VLLM_PORT = 8200
 NIXL_SIDE_CHANNEL_PORT = 5600
+# Container port names on model-server pods (NetworkPolicies name them, so they follow the numbers).
+VLLM_PORT_NAME = "vllm"
+NIXL_PORT_NAME = "nixl"
+SIDECAR_PORT_NAME = "sidecar"
 EPP_GRPC_PORT = 9002
 EPP_HEALTH_PORT = 9003
 EPP_METRICS_PORT = 9090
+# The API-key authorizer (Istio ext_authz over HTTP) and the key the program's own Secret holds.
+AUTHZ_PORT = 8080
+API_KEY_KEY = "api-key"
+# Label Istio 1.28 (manifests/charts/istio-control/istio-discovery/files/kube-gateway.yaml) puts on the
+# pods of a Gateway it deploys; the data-plane Service carries it too.
+GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
 
 HF_TOKEN_KEY = "HF_TOKEN"
 GUIDE_LABEL = "pd-disaggregation"
@@ -120,6 +130,29 @@ class Release:
         # concurrent releases in one namespace do not share (and delete) one Secret.
         return "llm-d-hf-token" if self.suffix == DEFAULT_SUFFIX else f"llm-d-hf-token-{self.suffix}"
 
+    @property
+    def api_key_secret(self) -> str:
+        """The Secret the program makes from the Pulumi secret `gatewayApiKey`."""
+        return f"{self.gateway}-api-key"
+
+    @property
+    def authz(self) -> str:
+        """The API-key authorizer the Gateway consults (Istio ext_authz)."""
+        return f"{self.gateway}-authz"
+
+    @property
+    def authz_provider(self) -> str:
+        """Its name in Istio's meshConfig.extensionProviders (mesh-wide, so it carries the namespace)."""
+        return f"llmd-api-key-{self.namespace}-{self.suffix}"
+
+    def network_policy(self, target: str) -> str:
+        return f"{self.model_service}-{target}" if target in ("prefill", "decode") else f"gaie-{self.suffix}-{target}"
+
+    @property
+    def security_policy(self) -> str:
+        """The GKE Cloud Armor policy (a GCP name: lowercase, at most 63 characters)."""
+        return f"llmd-{self.namespace}-{self.suffix}"[:63].rstrip("-")
+
     # --- labels ----------------------------------------------------------------------------
     @property
     def pool_selector(self) -> dict[str, str]:
@@ -135,6 +168,15 @@ class Release:
 
     def role_labels(self, role: RoleName) -> dict[str, str]:
         return {**self.role_selector(role), "llm-d.ai/model": model_label(self.served_model)}
+
+    @property
+    def gateway_selector(self) -> dict[str, str]:
+        """The pods of the Gateway's data plane (Istio, kgateway) in the release namespace."""
+        return {GATEWAY_NAME_LABEL: self.gateway}
+
+    @property
+    def authz_selector(self) -> dict[str, str]:
+        return {"app.kubernetes.io/instance": self.suffix, "app.kubernetes.io/component": "api-key-authz"}
 
     @property
     def epp_selector(self) -> dict[str, str]:

@@ -2,17 +2,28 @@
 
 import json
 import shlex
+from typing import Optional
 
 import pulumi
 
 from components.config.model import StackConfig
 from components.names import ROLES, Release
+from components.security.keys import KeyRef
 
 
-def chat_curl(endpoint: str, model: str) -> str:
+def chat_curl(endpoint: str, model: str, authenticated: bool = False) -> str:
+    """The curl a client runs; with a key, it reads $LLMD_API_KEY (see the `apiKey` output), never the key itself."""
     body = json.dumps({"model": model, "messages": [{"role": "user", "content": "Explain P/D disaggregation in one sentence."}]})
     url = f"http://{endpoint or '<gateway-address>'}/v1/chat/completions"
-    return f"curl -sS {shlex.quote(url)} -H 'Content-Type: application/json' -d {shlex.quote(body)}"
+    auth = ' -H "Authorization: Bearer $LLMD_API_KEY"' if authenticated else ""
+    return f"curl -sS {shlex.quote(url)} -H 'Content-Type: application/json'{auth} -d {shlex.quote(body)}"
+
+
+def api_key_output(release: Release, key: Optional[KeyRef], exposure: str) -> dict:
+    """How a client gets the key, as a command; the key itself is never an output."""
+    if key is None:
+        return {"required": False, "exposure": exposure}
+    return {"required": True, "exposure": exposure, "secret": key.secret, "key": key.key, "load": key.read_command(release.namespace)}
 
 
 def served_requests_command(release: Release, role: str) -> str:
@@ -38,13 +49,15 @@ def port_forward_command(release: Release) -> str:
     )
 
 
-def export(config: StackConfig, release: Release, address: pulumi.Output[str]) -> None:
+def export(config: StackConfig, release: Release, address: pulumi.Output[str], key: Optional[KeyRef] = None) -> None:
+    authenticated = key is not None
     pulumi.export("namespace", release.namespace)
     pulumi.export("gatewayName", release.gateway)
     pulumi.export("endpoint", address)
-    pulumi.export("chatCompletionsCurl", address.apply(lambda a: chat_curl(a, config.model.served)))
+    pulumi.export("chatCompletionsCurl", address.apply(lambda a: chat_curl(a, config.model.served, authenticated)))
     pulumi.export("portForward", port_forward_command(release))
-    pulumi.export("localCurl", chat_curl("localhost:8080", config.model.served))
+    pulumi.export("localCurl", chat_curl("localhost:8080", config.model.served, authenticated))
+    pulumi.export("apiKey", api_key_output(release, key, config.gateway.exposure))
     pulumi.export("servedRequests", {role: served_requests_command(release, role) for role in ROLES})
     pulumi.export(
         "topology",

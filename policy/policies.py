@@ -265,6 +265,16 @@ STACK_POLICIES = [
         validate=stack_validation(inv.check_scheduling),
     ),
     StackValidationPolicy(
+        name="llmd-public-gateway-authenticated",
+        description="A Gateway reachable from the internet authenticates every request (Istio ext_authz, kgateway extAuth, or Cloud Armor on GKE).",
+        validate=stack_validation(inv.check_public_gateway_authenticated),
+    ),
+    StackValidationPolicy(
+        name="llmd-model-server-network-policy",
+        description="Every port of every vLLM model-server pod is covered by a NetworkPolicy that names its sources.",
+        validate=stack_validation(inv.check_model_ports_covered),
+    ),
+    StackValidationPolicy(
         name="llmd-unique-objects",
         description="No two Kubernetes objects share a kind, namespace and name.",
         validate=stack_validation(inv.check_unique_objects),

@@ -12,7 +12,7 @@ HF_TOKEN = "hf_TESTTOKEN_do_not_leak_123"
 
 @functools.lru_cache(maxsize=None)
 def _validator() -> SchemaValidator:
-    return SchemaValidator(crd_dir_from_env(), no_schema_allowed=NO_PUBLISHED_SCHEMA)
+    return SchemaValidator(crd_dir_from_env(), no_schema_allowed=NO_PUBLISHED_SCHEMA, program_crds=True)
 
 
 @pytest.fixture(scope="session")
@@ -26,7 +26,7 @@ def release_validator(llmd: str) -> SchemaValidator:
     from components.releases import profile  # noqa: PLC0415
 
     p = profile(llmd)
-    return SchemaValidator(crd_dir_from_env(), no_schema_allowed=NO_PUBLISHED_SCHEMA, crd_sets=p.crd_sets,
+    return SchemaValidator(crd_dir_from_env(), no_schema_allowed=NO_PUBLISHED_SCHEMA, program_crds=True, crd_sets=p.crd_sets,
                            groups_removed=p.crd_groups_removed)
 
 

@@ -2,7 +2,6 @@
 
 import copy
 import dataclasses
-from types import SimpleNamespace
 
 import pytest
 
@@ -93,23 +92,28 @@ def test_the_report_says_prices_are_estimates_with_their_source(gke):
 
 
 def test_exposure_in_plain_words():
-    assert before_up.exposure(typed("gke")).reach.startswith("PUBLIC: a regional external Application Load Balancer")
-    internal = typed("gke", gateway__gkeClass="gke-l7-rilb")
-    assert before_up.exposure(internal).reach.startswith("internal:")
+    """Private by default on both stacks (issue #13): the block says so in plain words."""
+    gke = before_up.exposure(typed("gke"))
+    assert gke.reach.startswith("internal: a regional internal Application Load Balancer")
+    assert gke.auth.startswith("none: anyone who can reach")
     ib = before_up.exposure(typed("ib", gateway__listenerPort=8080))
     assert ib.reach.startswith("in-cluster only: a ClusterIP Service") and ib.port == 8080
     assert ib.tls == "none: plain HTTP" and ib.auth.startswith("none: anyone who can reach")
 
 
-def test_exposure_reads_the_security_settings_when_they_exist():
-    """The `security` branch adds gateway.exposure and an auth block; the one function reads them."""
-    real = typed("gke")
-    gateway = SimpleNamespace(**{name: getattr(real.gateway, name) for name in type(real.gateway).model_fields},
-                              exposure=SimpleNamespace(mode="internal", port=443, tls="gateway certificate"))
-    fake = SimpleNamespace(gateway=gateway, auth=SimpleNamespace(mode="API key"))
-    shown = before_up.exposure(fake)
-    assert (shown.reach, shown.port, shown.auth) == ("internal (gateway.exposure)", 443, "API key")
-    assert shown.tls == "gateway certificate (gateway.exposure.tls)"
+@pytest.mark.parametrize("stack, reach, mechanism", [
+    ("gke", "PUBLIC: a regional external Application Load Balancer", "Cloud Armor"),
+    ("ib", "PUBLIC: a LoadBalancer Service", "Istio ext_authz"),
+])
+def test_a_public_gateway_is_called_public_and_names_its_key_check(stack, reach, mechanism):
+    raw = copy.deepcopy(stack_config(stack))
+    raw["gateway"] = {**raw.get("gateway", {}), "exposure": "public"}
+    if stack == "ib":
+        raw["gateway"]["provider"] = "istio"
+    raw.update(hfToken="x" * 20, gatewayApiKey="k" * 32)
+    shown = before_up.exposure(validate(raw, {"hfToken", "gatewayApiKey"}, stack, "llmd"))
+    assert shown.reach.startswith(reach)
+    assert shown.auth.startswith("API key required") and mechanism in shown.auth
 
 
 def test_what_it_installs_beyond_its_namespace(gke, ib):

@@ -25,6 +25,7 @@ def test_components_are_the_documented_tree(ib):
         "llmd:platform:ExistingCluster",
         "llmd:core:ReleaseNamespace",
         "llmd:gateway:GatewayProvider",
+        "llmd:security:Security",
         "llmd:serving:InferencePool",
         "llmd:serving:ModelCache",
         "llmd:serving:ModelServer",

@@ -397,6 +397,50 @@ def test_secret_key_ref_must_resolve(objects):
     assert_one_kind(violations(objects), "secrets", "reads Secret 'missing', which does not exist")
 
 
+# --- who may call the model ----------------------------------------------------------------------
+def test_public_gateway_without_authentication(objects):
+    """The ib stack's Gateway made public (a LoadBalancer data plane) with nothing checking keys."""
+    find(objects, "ConfigMap", "inference-gateway")["data"]["service"] = "spec:\n  type: LoadBalancer\n"
+    assert_one_kind(violations(objects), "public-gateway-auth", "is public")
+
+
+def test_public_gke_class_without_cloud_armor(objects):
+    gateway = find(objects, "Gateway")
+    gateway["spec"]["gatewayClassName"] = "gke-l7-regional-external-managed"
+    gateway["spec"].pop("infrastructure", None)
+    assert_one_kind(violations(objects), "public-gateway-auth", "class gke-l7-regional-external-managed")
+
+
+def test_public_gateway_authenticated_by_an_istio_policy_passes(objects):
+    """The check can pass too: the same public Gateway with a CUSTOM AuthorizationPolicy on it."""
+    find(objects, "ConfigMap", "inference-gateway")["data"]["service"] = "spec:\n  type: LoadBalancer\n"
+    gateway = find(objects, "Gateway")
+    objects.append({
+        "apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy",
+        "metadata": {"name": "k", "namespace": gateway["metadata"]["namespace"]},
+        "spec": {"targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": gateway["metadata"]["name"]}],
+                 "action": "CUSTOM", "provider": {"name": "p"}, "rules": [{}]},
+    })
+    assert inv.check_public_gateway_authenticated(objects) == []
+
+
+def test_model_server_without_network_policy(objects):
+    objects[:] = [o for o in objects if not (o["kind"] == "NetworkPolicy" and o["metadata"]["name"].endswith("-prefill"))]
+    assert_one_kind(violations(objects), "model-server-netpol", "no NetworkPolicy selects its pods")
+
+
+def test_model_server_port_forgotten_by_its_policy(objects):
+    policy = find(objects, "NetworkPolicy", "modelservice-prefill")
+    policy["spec"]["ingress"] = [r for r in policy["spec"]["ingress"] if r["ports"][0]["port"] != "nixl"]
+    assert_one_kind(violations(objects), "model-server-netpol", "port 5600 (nixl) is in no NetworkPolicy ingress rule")
+
+
+def test_model_server_port_open_to_everyone(objects):
+    policy = find(objects, "NetworkPolicy", "modelservice-decode")
+    policy["spec"]["ingress"][0].pop("from")
+    assert_one_kind(violations(objects), "model-server-netpol", "is open to every source")
+
+
 def test_secret_values_unmarked_in_pulumi_state(ib_run):
     run = copy.deepcopy(ib_run)
     secret = next(r for r in run.registrations if r.is_kube_object and r.kind == "Secret" and "stringData" in r.inputs)

@@ -205,7 +205,7 @@ def test_check_reports_hand_made_objects():
 
 def test_json_crd_cache_validates_like_the_yaml(ib):
     schema = validate.k8s_schema()
-    direct = schema.SchemaValidator(schema.crd_dir_from_env(), no_schema_allowed=validate.NO_SCHEMA_ALLOWED)
+    direct = schema.SchemaValidator(schema.crd_dir_from_env(), no_schema_allowed=validate.NO_SCHEMA_ALLOWED, program_crds=True)
     cached = validate.default_validator()
     assert cached.kinds_with_schema() == direct.kinds_with_schema()
     for obj in ib.run.kube():

@@ -15,6 +15,7 @@ The number of cases each test ran is printed in pytest's terminal summary.
 """
 
 import copy
+import ipaddress
 import math
 import os
 import re
@@ -136,6 +137,8 @@ def run(platform: str, config: dict, token: Optional[str], plaintext_token: bool
     secrets = {"hfToken": token} if token and not plaintext_token else None
     if token and plaintext_token:
         config = {**config, "hfToken": token}
+    if needs_api_key(config):
+        secrets = {**(secrets or {}), "gatewayApiKey": API_KEY}
     if platform == "gke":
         return GKE_RUN(config, secrets=secrets, **kwargs)
     return run_program(platform, config, secrets, **kwargs)
@@ -287,6 +290,65 @@ def image(choices: list[str]) -> st.SearchStrategy[str]:
     return st.one_of(st.sampled_from(choices), pinned_by_digest)
 
 
+SECRET_KEY_NAME = st.one_of(st.sampled_from(["api-key", "ci", "key.v2"]), st.from_regex(r"\A[-._a-zA-Z0-9]{1,30}\Z").filter(lambda k: k not in (".", "..")))
+SOURCE_RANGE = st.one_of(
+    st.sampled_from(["203.0.113.0/24", "198.51.100.7/32", "10.0.0.0/8", "0.0.0.0/0", "2001:db8::/32"]),
+    st.builds(lambda a, b, n: str(ipaddress.ip_network(f"{a}.{b}.0.0/{n}", strict=False)), st.integers(1, 223), st.integers(0, 255), st.integers(8, 32)),
+)
+API_KEY = "sk-property-test-key-0123456789"
+
+
+def needs_api_key(config: dict) -> bool:
+    """The Pulumi secret gatewayApiKey is the key source: authenticated, and no operator Secret named."""
+    gateway = config.get("gateway")
+    gateway = gateway if isinstance(gateway, dict) else {}  # a mutation may make it any type
+    auth = gateway.get("auth") if isinstance(gateway.get("auth"), dict) else {}
+    mode = auth.get("mode") or ("apiKey" if gateway.get("exposure") == "public" else "none")
+    return mode == "apiKey" and not auth.get("secret") and gateway.get("provider", "istio") in ("istio", "gke")
+
+
+def secure(draw, config: dict, provider: str) -> None:
+    """Make the drawn gateway.exposure/auth/allowedSourceRanges a combination the provider supports."""
+    gateway = config.get("gateway")
+    if not gateway:
+        return
+    auth = gateway.get("auth")
+    if provider == "kgateway":  # no API-key authentication at v2.1.1: internal, unauthenticated only
+        gateway.pop("exposure", None)
+        gateway.pop("allowedSourceRanges", None)
+        if auth:
+            auth.pop("secret", None)
+            if "mode" in auth:
+                auth["mode"] = "none"
+        return
+    if provider == "gke" and "exposure" not in gateway and draw(st.booleans()):
+        gateway["exposure"] = "public"  # the Cloud Armor path, otherwise rarely drawn
+    public = gateway.get("exposure") == "public"
+    if provider == "gke":
+        if "gkeClass" in gateway:
+            gateway["gkeClass"] = "gke-l7-regional-external-managed" if public else "gke-l7-rilb"
+        if not public:
+            gateway.pop("allowedSourceRanges", None)
+            if auth:
+                auth.pop("secret", None)
+                auth.pop("mode", None)
+        else:
+            if auth:
+                auth.pop("secret", None)
+                if auth.get("mode") == "none":
+                    auth.pop("mode")
+            if "allowedSourceRanges" not in gateway and draw(st.booleans()):  # rare otherwise: only here it is valid
+                gateway["allowedSourceRanges"] = draw(st.lists(SOURCE_RANGE, min_size=1, max_size=3))
+        return
+    gateway.pop("allowedSourceRanges", None)
+    if auth:
+        if public and auth.get("mode") == "none":
+            auth.pop("mode")
+        mode = auth.get("mode") or ("apiKey" if public else "none")
+        if mode == "none":
+            auth.pop("secret", None)
+
+
 def block(required: dict, optional: dict) -> st.SearchStrategy[dict]:
     return st.fixed_dictionaries(required, optional=optional)
 
@@ -369,6 +431,9 @@ def common_blocks(gke: bool = False) -> dict:
         {},
         {
             "gkeClass": st.sampled_from(["gke-l7-regional-external-managed", "gke-l7-rilb"]),
+            "exposure": st.sampled_from(["internal", "public"]),
+            "auth": block({}, {"mode": st.sampled_from(["none", "apiKey"]), "secret": dns_label(30), "key": SECRET_KEY_NAME}),
+            "allowedSourceRanges": st.lists(SOURCE_RANGE, min_size=1, max_size=3),
             "installCrds": st.booleans(),
             "installControlPlane": st.booleans(),
             "proxyLogLevel": st.sampled_from(["trace", "debug", "info", "warning", "error", "critical", "off"]),
@@ -405,7 +470,15 @@ def common_blocks(gke: bool = False) -> dict:
             "logVerbosity": st.integers(0, 5),
         },
     )
-    monitoring = block({}, {"enabled": st.booleans(), "modelServerInterval": DURATION, "schedulerInterval": DURATION})
+    monitoring = block(
+        {},
+        {
+            "enabled": st.booleans(),
+            "modelServerInterval": DURATION,
+            "schedulerInterval": DURATION,
+            "namespaces": st.lists(dns_label(30), min_size=1, max_size=3),
+        },
+    )
     verification = block({}, {"enabled": st.booleans(), "timeoutSeconds": st.integers(30, 7200)})
     stage = st.fixed_dictionaries({"concurrency": st.integers(1, 10000), "requests": st.integers(1, 10**6)})
     benchmark = block(
@@ -467,6 +540,7 @@ def finish(draw, config: dict, blocks: dict, providers: list[str]) -> tuple[dict
     provider = draw(st.sampled_from(providers))  # drawn on its own so that every provider is well covered
     if provider != "istio" or draw(st.booleans()):
         config.setdefault("gateway", {})["provider"] = provider
+    secure(draw, config, provider)
     # A namespace the cluster or the control plane owns is refused (see rules._namespace_is_ours).
     namespace = config.get("namespace", "llm-d-pd")
     installs_control_plane = config.get("gateway", {}).get("installControlPlane", True)
@@ -635,8 +709,11 @@ def gke_configs(draw) -> tuple[dict, Optional[str]]:
 # --- valid configs deploy correctly ------------------------------------------------------------
 def typed(platform: str, config: dict, token: Optional[str]) -> StackConfig:
     """The config model's reading of `config` (the same call the program makes)."""
-    raw = {**config, "hfToken": token} if token else config
-    return validate(raw, {"hfToken"} if token else set(), platform, PROJECT)
+    raw = {**config, "hfToken": token} if token else dict(config)
+    secret = {"hfToken"} if token else set()
+    if needs_api_key(config):
+        raw, secret = {**raw, "gatewayApiKey": API_KEY}, secret | {"gatewayApiKey"}
+    return validate(raw, secret, platform, PROJECT)
 
 
 SEEN_KEYS: set[str] = set()  # every config key the valid tests generated (for the coverage test)
@@ -651,7 +728,7 @@ def assert_deploys_correctly(platform: str, config: dict, token: Optional[str]) 
     # Against the CRD versions of the config's release profile.
     errors = [e for obj in objects for e in release_validator(stack.versions.llmd).errors(obj.inputs)]
     assert errors == [], errors
-    context = Context.from_stack_config(stack, [token] if token else [])
+    context = Context.from_stack_config(stack, ([token] if token else []) + ([API_KEY] if needs_api_key(config) else []))
     assert check_run(result, context) == []
     assert_follows_config(result, stack)
 
@@ -824,7 +901,7 @@ def _unknown_key(data, platform, config, token):
     allowed = {_alias(n, i) for n, i in model.model_fields.items()}
     typos = [_snake(a) for a in allowed if _snake(a) != a]
     key = data.draw(st.one_of(st.sampled_from(typos), WORD) if typos else WORD)
-    if key in allowed or (not path and key == "hfToken"):
+    if key in allowed or (not path and key in ("hfToken", "gatewayApiKey")):
         key += "Typo"
     value = data.draw(st.one_of(st.integers(), st.text(max_size=5), st.booleans(), st.just({"a": 1})))
     set_path(config, (*path, key), value)
@@ -905,6 +982,12 @@ OUT_OF_RANGE: list[tuple] = [
     (("gateway", "provider"), st.sampled_from(["nginx", "Istio", "envoy"]), ("ib", "gke")),
     (("gateway", "gkeClass"), st.sampled_from(["gke-l7-global-external-managed", "istio"]), ("ib", "gke")),
     (("gateway", "proxyLogLevel"), st.sampled_from(["verbose", "ERROR"]), ("ib", "gke")),
+    (("gateway", "exposure"), st.sampled_from(["external", "Public", "private"]), ("ib", "gke")),
+    (("gateway", "auth", "mode"), st.sampled_from(["basic", "apikey", "jwt"]), ("ib", "gke")),
+    (("gateway", "auth", "secret"), st.sampled_from(["Team_Keys", "-x", "a" * 64]), ("ib", "gke")),
+    (("gateway", "auth", "key"), st.sampled_from(["a b", "k/y", ""]), ("ib", "gke")),
+    (("gateway", "allowedSourceRanges", 0), st.sampled_from(["10.0.0.1/8", "office", "10.0.0.0/33", "203.0.113.0/"]), ("ib", "gke")),
+    (("monitoring", "namespaces", 0), st.sampled_from(["Monitoring", "-x", "gmp_system"]), ("ib", "gke")),
     (("gateway", "listenerPort"), st.sampled_from([0, -80, 65536]), ("ib", "gke")),
     (("gateway", "proxyResources", "cpuRequest"), BAD_QUANTITY, ("ib", "gke")),
     (("model", "name"), st.sampled_from(["gpt-oss-120b", "a/b/c", "/x", "-a/b", "a b/c"]), ("ib", "gke")),
@@ -1032,8 +1115,44 @@ def _managed_env(data, platform, config, token):
 
 @mutation("managed gateway off GKE", lambda p, c, t: p == "ib", platforms=("ib",))
 def _gke_gateway_on_ib(data, platform, config, token):
-    config.setdefault("gateway", {})["provider"] = "gke"
+    gateway = config.setdefault("gateway", {})
+    for key in ("exposure", "auth", "allowedSourceRanges", "gkeClass"):
+        gateway.pop(key, None)
+    gateway["provider"] = "gke"
     return config, token, "gateway.provider"
+
+
+def _istio(platform, config, token):
+    return (config.get("gateway") or {}).get("provider", "istio") == "istio"
+
+
+@mutation("public gateway with authentication turned off", _istio)
+def _public_without_auth(data, platform, config, token):
+    config.setdefault("gateway", {}).update(exposure="public", auth={"mode": "none"})
+    config["gateway"].pop("allowedSourceRanges", None)
+    return config, token, "gateway.auth.mode"
+
+
+@mutation("public kgateway (no API-key auth at v2.1.1)", lambda p, c, t: (c.get("gateway") or {}).get("provider") == "kgateway")
+def _public_kgateway(data, platform, config, token):
+    config["gateway"].update(exposure="public")
+    config["gateway"].pop("auth", None)
+    return config, token, "gateway.exposure"
+
+
+@mutation("source allowlist where no Cloud Armor applies", lambda p, c, t: not ((c.get("gateway") or {}).get("provider") == "gke" and c["gateway"].get("exposure") == "public"))
+def _allowlist_off_public_gke(data, platform, config, token):
+    config.setdefault("gateway", {})["allowedSourceRanges"] = [data.draw(SOURCE_RANGE)]
+    return config, token, "gateway.allowedSourceRanges"
+
+
+@mutation("API key on the internal GKE class", lambda p, c, t: p == "gke" and (c.get("gateway") or {}).get("provider") == "gke", platforms=("gke",))
+def _gke_internal_api_key(data, platform, config, token):
+    gateway = config["gateway"]
+    for key in ("exposure", "allowedSourceRanges", "gkeClass"):
+        gateway.pop(key, None)
+    gateway["auth"] = {"mode": "apiKey"}
+    return config, token, "gateway.auth.mode"
 
 
 def _cache_written(platform, config, token):

@@ -1007,6 +1007,137 @@ def check_unique_objects(objects: Sequence[Obj], context: Context = Context()) -
     return [f"[unique-objects] {kind}/{ns + '/' if ns else ''}{name}: defined {n} times" for (group, kind, ns, name), n in seen.items() if n > 1]
 
 
+# --- who may call the model (components/security) ------------------------------------------------
+# GatewayClasses whose load balancer has an internet address (components/security/exposure.py).
+PUBLIC_GATEWAY_CLASSES = frozenset({"gke-l7-regional-external-managed", "gke-l7-global-external-managed", "gke-l7-gxlb"})
+PUBLIC_SERVICE_TYPES = frozenset({"LoadBalancer", "NodePort"})
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+
+
+def _parameters_service_type(objects: Sequence[Obj], gateway: Obj) -> Optional[str]:
+    """The data-plane Service type a Gateway's infrastructure parameters ask for (Istio ConfigMap, kgateway GatewayParameters)."""
+    ref = _map(_map(_map(gateway.get("spec")).get("infrastructure")).get("parametersRef"))
+    kind, name, ns = ref.get("kind"), str(ref.get("name", "")), namespace_of(gateway)
+    if kind == "ConfigMap":
+        cm = _find(objects, "ConfigMap", name, ns)
+        text = _map(cm.get("data") if cm else None).get("service")
+        match = re.search(r"^\s*type:\s*['\"]?(\w+)", text, re.M) if isinstance(text, str) else None
+        return match.group(1) if match else None
+    if kind == "GatewayParameters":
+        params = _find(objects, "GatewayParameters", name, ns)
+        value = _map(_map(_map(_map(params.get("spec") if params else None).get("kube")).get("service"))).get("type")
+        return str(value) if isinstance(value, str) else None
+    return None
+
+
+def gateway_is_public(objects: Sequence[Obj], gateway: Obj) -> bool:
+    cls = _map(gateway.get("spec")).get("gatewayClassName")
+    return cls in PUBLIC_GATEWAY_CLASSES or _parameters_service_type(objects, gateway) in PUBLIC_SERVICE_TYPES
+
+
+def _targets(policy: Obj, kind: str, name: str) -> bool:
+    spec = _map(policy.get("spec"))
+    refs = [_map(r) for r in _list(spec.get("targetRefs"))] + ([_map(spec["targetRef"])] if spec.get("targetRef") else [])
+    return any(r.get("kind") == kind and r.get("name") == name for r in refs)
+
+
+def _pools_behind(objects: Sequence[Obj], gateway: Obj) -> list[tuple[str, str]]:
+    out = []
+    for route in _objects(objects, "HTTPRoute", namespace_of(gateway)):
+        spec = _map(route.get("spec"))
+        if not any(_map(p).get("name") == name_of(gateway) for p in _list(spec.get("parentRefs"))):
+            continue
+        for rule in map(_map, _list(spec.get("rules"))):
+            out += [(namespace_of(route), str(_map(b).get("name"))) for b in _list(rule.get("backendRefs")) if _map(b).get("kind") == "InferencePool"]
+    return out
+
+
+def gateway_authentication(objects: Sequence[Obj], gateway: Obj) -> Optional[str]:
+    """How requests through this Gateway are authenticated, or None."""
+    ns, name = namespace_of(gateway), name_of(gateway)
+    for policy in _objects(objects, "AuthorizationPolicy", ns):
+        spec = _map(policy.get("spec"))
+        if spec.get("action") == "CUSTOM" and _map(spec.get("provider")).get("name") and _targets(policy, "Gateway", name):
+            return f"Istio ext_authz ({where(policy)})"
+    for policy in _objects(objects, "AgentgatewayPolicy", ns):
+        api_key = _map(_map(_map(policy.get("spec")).get("traffic")).get("apiKeyAuthentication"))
+        if api_key and api_key.get("mode", "Strict") == "Strict" and _targets(policy, "Gateway", name):
+            return f"agentgateway apiKeyAuthentication ({where(policy)})"
+    for policy in _objects(objects, "TrafficPolicy", ns):
+        if _map(_map(policy.get("spec")).get("extAuth")).get("extensionRef") and _targets(policy, "Gateway", name):
+            return f"kgateway extAuth ({where(policy)})"
+    pools = _pools_behind(objects, gateway)
+    guarded = [
+        (pool_ns, pool) for pool_ns, pool in pools
+        if any(_map(_map(p.get("spec")).get("default")).get("securityPolicy") and _targets(p, "InferencePool", pool)
+               for p in _objects(objects, "GCPBackendPolicy", pool_ns))
+    ]
+    if pools and guarded == pools:
+        return "Cloud Armor (GCPBackendPolicy securityPolicy)"
+    return None
+
+
+def check_public_gateway_authenticated(objects: Sequence[Obj], context: Context = Context()) -> list[str]:
+    """A Gateway reachable from the internet refuses requests without a key."""
+    out = []
+    for gateway in _objects(objects, "Gateway"):
+        if gateway_is_public(objects, gateway) and gateway_authentication(objects, gateway) is None:
+            out.append(f"[public-gateway-auth] {where(gateway)}: is public (class {_map(gateway.get('spec')).get('gatewayClassName')}, "
+                       "or a LoadBalancer data plane) but nothing authenticates its requests (no CUSTOM AuthorizationPolicy, Strict "
+                       "apiKeyAuthentication AgentgatewayPolicy, extAuth TrafficPolicy, or GCPBackendPolicy securityPolicy on its pools)")
+    return out
+
+
+def _port_matches(rule_port: Mapping[str, Any], number: int, name: str, protocol: str) -> bool:
+    if str(rule_port.get("protocol") or "TCP") != protocol:
+        return False
+    port = rule_port.get("port")
+    if port is None:
+        return True
+    if isinstance(port, str) and not port.isdigit():
+        return port == name
+    low = _int(port)
+    high = _int(rule_port.get("endPort")) or low
+    return low is not None and low <= number <= high
+
+
+def ingress_policies_for(objects: Sequence[Obj], namespace: str, labels: Mapping[str, Any]) -> list[Obj]:
+    out = []
+    for policy in _objects(objects, "NetworkPolicy", namespace):
+        spec = _map(policy.get("spec"))
+        selector = _map(spec.get("podSelector"))
+        match = _map(selector.get("matchLabels"))
+        if selector.get("matchExpressions") or not all(labels.get(k) == v for k, v in match.items()):
+            continue
+        if "Ingress" in (_list(spec.get("policyTypes")) or ["Ingress"]):
+            out.append(policy)
+    return out
+
+
+def check_model_ports_covered(objects: Sequence[Obj], context: Context = Context()) -> list[str]:
+    """Every port of every model-server pod is governed by a NetworkPolicy that names who may reach it."""
+    out = []
+    for obj, meta, spec in model_servers(objects):
+        labels = _map(meta.get("labels"))
+        policies = ingress_policies_for(objects, namespace_of(obj), labels)
+        if not policies:
+            out.append(f"[model-server-netpol] {where(obj)}: no NetworkPolicy selects its pods; any pod in the cluster can reach vLLM")
+            continue
+        rules = [_map(r) for p in policies for r in _list(_map(p.get("spec")).get("ingress"))]
+        for fld, c in all_containers(spec):
+            for port in map(_map, _list(c.get("ports"))):
+                number, name, protocol = _int(port.get("containerPort")), str(port.get("name") or ""), str(port.get("protocol") or "TCP")
+                if number is None:
+                    continue
+                covered = [r for r in rules if any(_port_matches(_map(p), number, name, protocol) for p in _list(r.get("ports")) or [{}])]
+                if not covered:
+                    out.append(f"[model-server-netpol] {where(obj)}: {fld} {c.get('name')!r} port {number} ({name or 'unnamed'}) "
+                               "is in no NetworkPolicy ingress rule; nothing may reach it, or the policy forgot it")
+                elif any(not _list(r.get("from")) for r in covered):
+                    out.append(f"[model-server-netpol] {where(obj)}: {fld} {c.get('name')!r} port {number} is open to every source")
+    return out
+
+
 RELATION_CHECKS: dict[str, Callable[[Sequence[Obj], Context], list[str]]] = {
     "unique-objects": check_unique_objects,
     "pool-selector": check_pool_selects_model_servers,
@@ -1018,6 +1149,8 @@ RELATION_CHECKS: dict[str, Callable[[Sequence[Obj], Context], list[str]]] = {
     "scheduling": check_scheduling,
     "epp-rbac": check_epp_rbac,
     "secrets": check_secrets,
+    "public-gateway-auth": check_public_gateway_authenticated,
+    "model-server-netpol": check_model_ports_covered,
 }
 
 

@@ -132,6 +132,19 @@ def schema_files(crd_dir: pathlib.Path, crd_sets: tuple[str, ...] = (),
     return sorted(files)
 
 
+# CRDs the program needs that the shared set lacks, kept with the code (Istio's AuthorizationPolicy).
+REPO_CRD_DIR = pathlib.Path(__file__).resolve().parent / "crds"
+
+
+def _all_crd_schemas(crd_dir: pathlib.Path, crd_sets: tuple[str, ...] = (),
+                     groups_removed: tuple[str, ...] = ()) -> Iterator[tuple[str, str, dict, pathlib.Path]]:
+    shared = list(_crd_schemas(crd_dir, crd_sets, groups_removed))
+    known = {(api_version, kind) for api_version, kind, _, _ in shared}
+    yield from shared
+    if REPO_CRD_DIR.is_dir() and REPO_CRD_DIR.resolve() != crd_dir.resolve():
+        yield from (entry for entry in _crd_schemas(REPO_CRD_DIR) if entry[:2] not in known)
+
+
 def _crd_schemas(crd_dir: pathlib.Path, crd_sets: tuple[str, ...] = (),
                  groups_removed: tuple[str, ...] = ()) -> Iterator[tuple[str, str, dict, pathlib.Path]]:
     """Yield (apiVersion, kind, openAPIV3Schema, file) for every served version of every CRD."""
@@ -242,9 +255,10 @@ def _api_version(gvk: dict) -> str:
 
 class SchemaValidator:
     def __init__(self, crd_dir: str | os.PathLike, kubernetes_version: str = "1.33.0",
-                 no_schema_allowed: set[tuple[str, str]] | frozenset = frozenset(),
+                 no_schema_allowed: set[tuple[str, str]] | frozenset = frozenset(), program_crds: bool = False,
                  crd_sets: tuple[str, ...] = (), groups_removed: tuple[str, ...] = ()):
-        """`crd_sets` / `groups_removed`: the CRD versions of a release (`schema_files`); the release
+        """`program_crds`: also the CRDs kept with the program (REPO_CRD_DIR) for kinds `crd_dir` lacks.
+        `crd_sets` / `groups_removed`: the CRD versions of a release (`schema_files`); the release
         profile's `crd_sets` and `crd_groups_removed` (components/releases/)."""
         self.no_schema_allowed = set(no_schema_allowed)
         self.kubernetes_version = self._schema_version(kubernetes_version)
@@ -255,7 +269,9 @@ class SchemaValidator:
         self._crd: dict[tuple[str, str], Any] = {}
         self._served: dict[str, list[str]] = {}  # kind -> apiVersions served by CRDs
         origin: dict[tuple[str, str], pathlib.Path] = {}
-        for api_version, kind, schema, path in _crd_schemas(pathlib.Path(crd_dir), tuple(crd_sets), tuple(groups_removed)):
+        sets = (pathlib.Path(crd_dir), tuple(crd_sets), tuple(groups_removed))
+        schemas = _all_crd_schemas(*sets) if program_crds else _crd_schemas(*sets)
+        for api_version, kind, schema, path in schemas:
             if (api_version, kind) in origin:
                 raise ValueError(f"{api_version}/{kind} is defined twice: {origin[api_version, kind]} and {path}")
             origin[api_version, kind] = path

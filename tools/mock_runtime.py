@@ -40,6 +40,18 @@ class Registration:
     retain_on_delete: bool
     delete_before_replace: bool
     secret_paths: set[str] = field(default_factory=set)  # dotted paths of every secret value
+    # The other options that change what the engine does (see tools/plan/steps.py).
+    protect: bool = False
+    delete_before_replace_defined: bool = False  # set explicitly: it then overrides the provider's choice
+    ignore_changes: list[str] = field(default_factory=list)
+    replace_on_changes: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
+    deleted_with: str = ""
+    transforms: int = 0  # transform callbacks: on a Chart/ConfigFile they also rewrite its children
+    # What those transforms set on a child of each probed type (e.g. ignoreChanges on a webhook config).
+    transform_effects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    remote: bool = False  # a component the provider builds (helm.sh/v4 Chart, yaml/v2 ConfigFile)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)  # input key -> URNs it reads
 
     @property
     def is_kube_object(self) -> bool:
@@ -200,9 +212,83 @@ class _RecordingMonitor(mocks.MockMonitor):
                     },
                     retain_on_delete=bool(request.retainOnDelete),
                     delete_before_replace=bool(request.deleteBeforeReplace),
+                    **_engine_options(request),
                 )
             )
         return response
+
+
+def _engine_options(request) -> dict[str, Any]:
+    aliases = [_alias(a) for a in request.aliases] + list(request.aliasURNs)
+    return {
+        "protect": bool(request.protect),
+        "delete_before_replace_defined": bool(request.deleteBeforeReplaceDefined),
+        "ignore_changes": list(request.ignoreChanges),
+        "replace_on_changes": list(request.replaceOnChanges),
+        "aliases": sorted(set(aliases)),
+        "deleted_with": request.deletedWith,
+        "transforms": len(request.transforms),
+        "transform_effects": _transform_effects(request),
+        "remote": bool(request.remote),
+        "property_dependencies": {
+            key: sorted(set(deps.urns)) for key, deps in request.propertyDependencies.items() if deps.urns
+        },
+    }
+
+
+# Children a Helm chart or YAML bundle renders that a controller may also write: a transform on the
+# component runs for each child at `up`; offline we run it once per type on a bare object of that type.
+TRANSFORM_PROBES = tuple(f"kubernetes:{t}" for t in (
+    "admissionregistration.k8s.io/v1:ValidatingWebhookConfiguration",
+    "admissionregistration.k8s.io/v1:MutatingWebhookConfiguration",
+    "apiextensions.k8s.io/v1:CustomResourceDefinition", "apps/v1:Deployment", "apps/v1:DaemonSet",
+    "apps/v1:StatefulSet", "core/v1:Service", "core/v1:ConfigMap", "core/v1:Secret", "core/v1:ServiceAccount",
+    "rbac.authorization.k8s.io/v1:ClusterRole", "rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+    "rbac.authorization.k8s.io/v1:Role", "rbac.authorization.k8s.io/v1:RoleBinding", "policy/v1:PodDisruptionBudget",
+    "autoscaling/v2:HorizontalPodAutoscaler",
+))
+
+
+def _transform_effects(request) -> dict[str, dict[str, Any]]:
+    """type -> the engine options the resource's transforms set on a child of that type."""
+    if not request.transforms:
+        return {}
+    from google.protobuf import struct_pb2  # noqa: PLC0415
+    from pulumi.runtime.proto import resource_pb2  # noqa: PLC0415
+
+    # The SDK keeps each transform behind a callback token; this is the one private use (tests/
+    # test_plan_options.py fails if the SDK changes it).
+    server = pulumi.runtime.settings.SETTINGS.callbacks
+    effects: dict[str, dict[str, Any]] = {}
+    for type_ in TRANSFORM_PROBES:
+        api_version, kind = type_.removeprefix("kubernetes:").replace("core/", "", 1).rsplit(":", 1)
+        props = struct_pb2.Struct()
+        props.update({"apiVersion": api_version, "kind": kind, "metadata": {"name": f"{request.name}-probe"}})
+        for callback in request.transforms:
+            probe = resource_pb2.TransformRequest(type=type_, name=f"{request.name}-probe", custom=True,
+                                                  parent="", properties=props,
+                                                  options=resource_pb2.TransformResourceOptions())
+            response = _sync_await(server._callbacks[callback.token](probe.SerializeToString()))
+            options = response.options
+            found = {"ignoreChanges": list(options.ignore_changes), "replaceOnChanges": list(options.replace_on_changes),
+                     "deleteBeforeReplace": options.delete_before_replace if options.HasField("delete_before_replace")
+                     else None, "retainOnDelete": options.retain_on_delete if options.HasField("retain_on_delete")
+                     else None, "protect": options.protect if options.HasField("protect") else None}
+            for key, value in found.items():
+                if value not in (None, []):
+                    merged = effects.setdefault(type_, {})
+                    merged[key] = sorted({*merged.get(key, []), *value}) if isinstance(value, list) else value
+    return effects
+
+
+def _alias(alias) -> str:
+    """A URN, or the fields an alias spec sets (e.g. the SDK's old type tokens) as `type=...,name=...`."""
+    if alias.urn:
+        return alias.urn
+    spec = alias.spec
+    fields = {"name": spec.name, "type": spec.type, "stack": spec.stack, "project": spec.project,
+              "parentUrn": spec.parentUrn, "noParent": "true" if spec.noParent else ""}
+    return ",".join(f"{key}={value}" for key, value in fields.items() if value)
 
 
 async def _deserialize(struct) -> dict:

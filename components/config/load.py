@@ -1,6 +1,7 @@
 """Reading the stack config from Pulumi and validating it before anything is registered."""
 
 import json
+import re
 import typing
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -14,12 +15,15 @@ from components.config.model import StackConfig
 from components.config.problems import InvalidConfig, Problem, problems_from_validation
 
 HF_TOKEN_KEY = "hfToken"
+API_KEY_KEY = "gatewayApiKey"  # the gateway's API key, as a Pulumi secret (see gateway.auth)
+SECRET_KEYS = (HF_TOKEN_KEY, API_KEY_KEY)
 
 
 @dataclass(frozen=True)
 class LoadedConfig:
     config: StackConfig
     hf_token: Optional[pulumi.Output[str]]  # a Pulumi secret, or None when not set
+    api_key: Optional[pulumi.Output[str]] = None  # the gateway API key (Pulumi secret), or None
 
 
 def raw_stack_config(project: str) -> tuple[dict[str, Any], set[str]]:
@@ -51,13 +55,16 @@ def _config_keys() -> list[str]:
 
 def validate(raw: dict[str, Any], secret_keys: set[str], stack: str, project: str) -> StackConfig:
     """The typed config, or InvalidConfig listing every problem."""
-    body = {k: v for k, v in raw.items() if k != HF_TOKEN_KEY}
+    body = {k: v for k, v in raw.items() if k not in SECRET_KEYS}
     token = rules.SecretInput(present=HF_TOKEN_KEY in raw, is_secret=HF_TOKEN_KEY in secret_keys)
+    api_key = rules.SecretInput(
+        present=API_KEY_KEY in raw, is_secret=API_KEY_KEY in secret_keys, well_formed=api_key_well_formed(raw.get(API_KEY_KEY))
+    )
     try:
         config = StackConfig.model_validate(body)
     except ValidationError as error:
         raise InvalidConfig(problems_from_validation(error, StackConfig), stack, project) from None
-    problems: list[Problem] = rules.check(config, token)
+    problems: list[Problem] = rules.check(config, token, api_key)
     if problems:
         raise InvalidConfig(problems, stack, project)
     return config
@@ -78,7 +85,16 @@ def load() -> LoadedConfig:
     for message in stray_warnings + advice.check(config, token_present=HF_TOKEN_KEY in raw):
         pulumi.log.warn(message)
     token = pulumi.Config(project).get_secret(HF_TOKEN_KEY) if HF_TOKEN_KEY in raw else None
-    return LoadedConfig(config, token)
+    api_key = pulumi.Config(project).get_secret(API_KEY_KEY) if API_KEY_KEY in raw else None
+    return LoadedConfig(config, token, api_key)
+
+
+def api_key_well_formed(value: Any) -> bool:
+    """Checked without echoing it: the key is written into a Cloud Armor expression and a header."""
+    return isinstance(value, str) and bool(API_KEY_FORMAT.fullmatch(value))
+
+
+API_KEY_FORMAT = re.compile(r"[A-Za-z0-9._~+/=-]{16,256}")
 
 
 def _all_keys() -> set[str]:

@@ -5,9 +5,10 @@ YAML. Unknown keys are errors at every depth. Rules that involve several keys li
 `rules.py`; this module checks each value on its own.
 """
 
+import ipaddress
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
 from components.config.base import (
     DNS_LABEL,
@@ -181,6 +182,9 @@ class MonitoringConfig(Strict):
     enabled: bool = True
     model_server_interval: Duration = "30s"
     scheduler_interval: Duration = "10s"
+    # Namespaces whose pods scrape metrics (NetworkPolicies admit them); default: gmp-system on GKE,
+    # monitoring elsewhere (the usual Prometheus Operator namespace).
+    namespaces: Optional[list[DnsLabel]] = Field(default=None, min_length=1, max_length=16)
 
 
 class ProxyResources(Strict):
@@ -190,11 +194,46 @@ class ProxyResources(Strict):
     memory_limit: Quantity = "16Gi"
 
 
+GKE_CLASSES = {"internal": "gke-l7-rilb", "public": "gke-l7-regional-external-managed"}
+
+
+def _source_range(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a CIDR range; write one like 203.0.113.0/24 (host bits zero)") from None
+    return str(network)
+
+
+SourceRange = Annotated[str, AfterValidator(_source_range)]
+SecretKeyName = Annotated[str, StringConstraints(pattern=r"^[-._a-zA-Z0-9]+$", max_length=253)]
+
+
+class GatewayAuth(Strict):
+    """Who may call the model: clients present `Authorization: Bearer <key>`."""
+
+    # none | apiKey; default: apiKey when gateway.exposure is public, none when internal.
+    mode: Optional[Literal["none", "apiKey"]] = None
+    # An existing Secret in the release namespace holding the keys (every value is a valid key, so a
+    # key is rotated by adding the new one and removing the old). Or set the Pulumi secret
+    # `gatewayApiKey`, which the program turns into a Secret.
+    secret: Optional[DnsLabel] = None
+    # The key of that Secret the verification and benchmark Jobs present.
+    key: SecretKeyName = "api-key"
+
+
 class GatewayConfig(Strict):
     # istio / kgateway: control plane installed from its Helm chart; gke: the managed GKE Gateway.
     provider: Literal["istio", "kgateway", "gke"] = "istio"
-    # GKE Gateway class: regional external (the guide's) or regional internal.
-    gke_class: Literal["gke-l7-regional-external-managed", "gke-l7-rilb"] = "gke-l7-regional-external-managed"
+    # internal: reachable only inside the cluster (istio/kgateway: ClusterIP Service) or the VPC (GKE:
+    # gke-l7-rilb); public: an external load balancer, always with authentication.
+    exposure: Literal["internal", "public"] = "internal"
+    auth: GatewayAuth = Field(default_factory=GatewayAuth)
+    # GKE, public: only these source ranges reach the load balancer (Cloud Armor). Empty: any.
+    allowed_source_ranges: list[SourceRange] = Field(default_factory=list, max_length=64)
+    # GKE Gateway class; derived from `exposure` (internal: gke-l7-rilb, public:
+    # gke-l7-regional-external-managed). Setting it must agree with `exposure`.
+    gke_class: Optional[Literal["gke-l7-regional-external-managed", "gke-l7-rilb"]] = None
     # Turn off on a cluster where another stack or an admin already installed these.
     install_crds: bool = True
     install_control_plane: bool = True
@@ -282,7 +321,12 @@ class StackConfig(Strict):
 
     @property
     def gateway_class(self) -> str:
-        return self.gateway.gke_class if self.gateway.provider == "gke" else self.gateway.provider
+        return GKE_CLASSES[self.gateway.exposure] if self.gateway.provider == "gke" else self.gateway.provider
+
+    @property
+    def auth_mode(self) -> Literal["none", "apiKey"]:
+        """A public gateway authenticates unless told otherwise (and the rules refuse `none` there)."""
+        return self.gateway.auth.mode or ("apiKey" if self.gateway.exposure == "public" else "none")
 
     @model_validator(mode="before")
     @classmethod

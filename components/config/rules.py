@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from components.config import security_rules
 from components.config.base import quantity_value
 from components.config.credentials import CREDENTIAL_ENV_NAME
 from components.config.model import RoleConfig, StackConfig
@@ -15,9 +16,10 @@ class SecretInput:
 
     present: bool
     is_secret: bool
+    well_formed: bool = True  # for values with a required format (the gateway API key)
 
 
-def check(config: StackConfig, hf_token: SecretInput) -> list[Problem]:
+def check(config: StackConfig, hf_token: SecretInput, api_key: SecretInput = SecretInput(False, False)) -> list[Problem]:
     problems: list[Problem] = []
     problems += _nixl_tp_ratio(config)
     for role_name in ("prefill", "decode"):
@@ -26,6 +28,7 @@ def check(config: StackConfig, hf_token: SecretInput) -> list[Problem]:
         problems += _managed_inputs(role_name, role)
     problems += _hf_token(config, hf_token)
     problems += [Problem(key, why) for key, why in config.versions.release_mismatches()]
+    problems += security_rules.check(config, api_key)
     problems += _gateway_fits_platform(config)
     problems += _cache_holds_the_weights(config)
     problems += _namespace_is_ours(config)

@@ -13,9 +13,11 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.config.credentials import EXTERNAL_SECRETS_ANNOTATION
 from components.config.model import StackConfig
 from components.kube import REPLACE_UNREADY, child, content_hash, env_list, meta, resources, role_ref, service_account
 from components.names import Release
+from components.security.keys import KeyRef
 from components.verification import SCRIPT, job_env, script_text
 
 SCRIPT_DIR = "/opt/verify"
@@ -36,8 +38,10 @@ class Verification(pulumi.ComponentResource):
         depends_on: list[pulumi.Resource],
         serving: list[pulumi.Resource],
         opts: Optional[pulumi.ResourceOptions] = None,
+        api_key: Optional[KeyRef] = None,
     ):
-        """`depends_on`: what its RBAC and script need; `serving`: what the Job itself verifies."""
+        """`depends_on`: what its RBAC and script need; `serving`: what the Job itself verifies;
+        `api_key`: the Secret key it presents to the Gateway, like any client."""
         super().__init__("llmd:serving:Verification", name, None, opts)
         job_name = release.verifier
         labels = release.component_labels("verification")
@@ -81,9 +85,12 @@ class Verification(pulumi.ComponentResource):
         )
         env = gateway_url.apply(
             lambda url: env_list(job_env(release, url, TIMEOUT_SECONDS="60", READY_WAIT_SECONDS=str(timeout // 2)))
+            + ([api_key.env()] if api_key else [])
         )
         # The script is read once, at start: a new script is a new pod template, so the Job runs again.
         template_annotations = {"llm-d.ai/verifies": serving_fingerprint(config), SCRIPT_HASH_ANNOTATION: content_hash(text)}
+        if api_key and api_key.external:
+            template_annotations[EXTERNAL_SECRETS_ANNOTATION] = api_key.secret
         self.job = k8s.batch.v1.Job(
             name,
             # A failed verification is replaced (run again) by the next `pulumi up`, not awaited again.

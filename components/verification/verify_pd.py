@@ -14,6 +14,7 @@ the decode worker that READs the KV) vllm:nixl_xfer_time_seconds and vllm:nixl_b
 
 Environment (* required; defaults in brackets):
   GATEWAY_URL*          Gateway base URL, e.g. http://<gateway-svc>.<ns>.svc.cluster.local:80
+  API_KEY               sent as `Authorization: Bearer <key>` when the Gateway requires a key (from a Secret)
   MODEL*                served model name to request
   PREFILL_SELECTOR*     label selector of the prefill pods, e.g. llm-d.ai/pool=gaie-pd,llm-d.ai/role=prefill
   DECODE_SELECTOR*      label selector of the decode pods
@@ -130,7 +131,7 @@ def load_config(env):
     cfg.update(template=get("METRICS_URL_TEMPLATE", "http://{ip}:{port}/metrics"),
                kube_api=get("KUBE_API_URL", "https://kubernetes.default.svc").rstrip("/"),
                kube_token_file=get("KUBE_TOKEN_FILE", f"{SA}/token"), kube_ca=get("KUBE_CA_FILE", f"{SA}/ca.crt"),
-               namespace=get("NAMESPACE"))
+               namespace=get("NAMESPACE"), api_key=get("API_KEY"))
     for name, (default, cast) in NUMBERS.items():
         try:
             cfg[name.lower()] = cast(get(name, str(default)))
@@ -286,10 +287,18 @@ class Verifier:
             self.summary["gatewayAttempts"] += 1
             started, status = time.monotonic(), None
             try:
-                status, text = http(url, cfg["timeout_seconds"], body, {"Content-Type": "application/json"})
+                headers = {"Content-Type": "application/json"}
+                if cfg["api_key"]:
+                    headers["Authorization"] = f"Bearer {cfg['api_key']}"
+                status, text = http(url, cfg["timeout_seconds"], body, headers)
                 if status == 200:
                     break
                 last = f"HTTP {status} {text[:200]}"
+                if status in (401, 403):  # the Gateway's authentication: waiting will not fix the key
+                    raise StepFailed("request", f"{url} refused the request ({last}): " + (
+                        "the API key from API_KEY was not accepted (or, on GKE, this pod's egress address is outside "
+                        "gateway.allowedSourceRanges); check the Secret holds a key the Gateway checks"
+                        if cfg["api_key"] else "the Gateway requires an API key and API_KEY is not set"))
             except NET_ERRORS as err:
                 last = f"{type(err).__name__}: {err} (TIMEOUT_SECONDS={cfg['timeout_seconds']:g})"
             if status in (400, 422):  # waiting will not fix the request itself

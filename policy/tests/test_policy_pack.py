@@ -242,6 +242,16 @@ STACK_BREAKS = {
         "decode",
     ),
     "llmd-unique-objects": (lambda rs: rs.append(copy.deepcopy(one(rs, "Service"))), "defined 2 times", ""),
+    "llmd-public-gateway-authenticated": (
+        lambda rs: one(rs, "ConfigMap", "inference-gateway").inputs["data"].update(service="spec:\n  type: LoadBalancer\n"),
+        "is public",
+        "gateway",
+    ),
+    "llmd-model-server-network-policy": (
+        lambda rs: rs.remove(one(rs, "NetworkPolicy", "modelservice-prefill")),
+        "no NetworkPolicy selects its pods",
+        "prefill",
+    ),
 }
 
 

@@ -19,17 +19,19 @@ def gpu_pool(run):
 
 def test_managed_gateway_with_no_control_plane_to_install(gke):
     gateway = gke.one("Gateway")
-    assert gateway.inputs["spec"]["gatewayClassName"] == "gke-l7-regional-external-managed"
+    # Private by default: the regional internal class (issue 13); public is gateway.exposure: public.
+    assert gateway.inputs["spec"]["gatewayClassName"] == "gke-l7-rilb"
     assert "infrastructure" not in gateway.inputs["spec"]
     assert not gke.of_type("kubernetes:helm.sh/v4:Chart")
     # GKE 1.34.1 manages both CRD bundles.
     assert not gke.of_type("kubernetes:yaml/v2:ConfigFile")
 
 
-def test_internal_gateway_class_by_config():
+def test_external_gateway_class_by_config():
     config = with_platform({})
-    config["gateway"] = {"provider": "gke", "gkeClass": "gke-l7-rilb"}
-    assert run_gke(config).one("Gateway").inputs["spec"]["gatewayClassName"] == "gke-l7-rilb"
+    config["gateway"] = {"provider": "gke", "exposure": "public", "gkeClass": "gke-l7-regional-external-managed"}
+    run = run_gke(config, secrets={"hfToken": HF_TOKEN, "gatewayApiKey": "k" * 32})
+    assert run.one("Gateway").inputs["spec"]["gatewayClassName"] == "gke-l7-regional-external-managed"
 
 
 def test_older_gke_gets_only_the_inference_extension_crds():

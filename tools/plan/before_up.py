@@ -6,6 +6,7 @@ from typing import Any, Optional
 
 from components.config.advice import PLACEHOLDER_PROJECT
 from components.config.model import StackConfig
+from components.security.exposure import exposure_of
 from tools.mock_runtime import ProgramRun, Registration
 from tools.plan import objects, order, prices, summary
 from tools.plan.records import COMPUTED
@@ -118,36 +119,25 @@ class Exposure:
 
 
 def exposure(config: StackConfig) -> Exposure:
-    """Who may call the model, in plain words. `gateway.exposure` and an auth block come from the
-    `security` branch: read with getattr so this holds before and after it lands (wire it here)."""
-    gateway = config.gateway
-    chosen = getattr(gateway, "exposure", None)
-    auth = getattr(config, "auth", None) or getattr(gateway, "auth", None)
-    if gateway.provider == "gke" and gateway.gke_class == "gke-l7-regional-external-managed":
+    """Who may call the model, in plain words, from the facts the gateway itself is built from."""
+    facts = exposure_of(config)
+    if facts.public and facts.provider == "gke":
         reach = "PUBLIC: a regional external Application Load Balancer with an internet address"
-    elif gateway.provider == "gke":
+    elif facts.public:
+        reach = f"PUBLIC: a {facts.service_type} Service with the cluster's external load balancer"
+    elif facts.provider == "gke":
         reach = "internal: a regional internal Application Load Balancer, reachable from the VPC"
     else:
         reach = "in-cluster only: a ClusterIP Service (from outside, `kubectl port-forward`: the portForward output)"
-    chosen_mode = _text(chosen, "mode", "kind", "scope")
-    if chosen_mode:
-        reach = f"{chosen_mode} (gateway.exposure)"
-    tls = _text(chosen, "tls")
-    auth_mode = _text(auth, "mode", "kind", "type") or ("on" if auth is not None and getattr(auth, "enabled", True) else "")
+    if facts.allowed_source_ranges:
+        reach += f", from {', '.join(facts.allowed_source_ranges)} only"
     return Exposure(
         reach=reach,
-        port=int(getattr(chosen, "port", None) or gateway.listener_port),
-        tls=f"{tls} (gateway.exposure.tls)" if tls else "none: plain HTTP",
-        auth=f"{auth_mode}" if auth_mode else "none: anyone who can reach the address can call the model",
+        port=config.gateway.listener_port,
+        tls="none: plain HTTP",
+        auth=f"API key required ({facts.mechanism})" if facts.auth == "apiKey"
+        else "none: anyone who can reach the address can call the model",
     )
-
-
-def _text(obj: Any, *names: str) -> str:
-    for name in names:
-        value = getattr(obj, name, None) if obj is not None else None
-        if value not in (None, False, ""):
-            return "on" if value is True else str(getattr(value, "kind", None) or getattr(value, "mode", None) or value)
-    return ""
 
 
 # --- beyond the namespace -------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from components.config.load import validate as validate_config
 from components.config.model import StackConfig
 from components.config.problems import InvalidConfig, Problem
 from tools.mock_runtime import PROJECT, ROOT, ProgramRun, bare_keys, run_program, stack_config
-from tools.plan import before_up, coldstart, order, summary, validate, write
+from tools.plan import before_up, coldstart, order, steps as engine_steps, summary, validate, write
 from tools.plan.diff import Diff, diff_plans
 from tools.plan.diff import report as diff_report
 from tools.plan.errors import PlanInputError
@@ -36,6 +36,7 @@ class PlanResult:
     checked: int = 0
     invalid: list[validate.ObjectErrors] = field(default_factory=list)
     diff: Optional[Diff] = None
+    steps: list[engine_steps.Step] = field(default_factory=list)  # with a base: each resource's step
     notes: list[str] = field(default_factory=list)
 
 
@@ -87,14 +88,34 @@ def make_plan(
     sections = [*_sections(run, typed, notes), _validation_section(checked, invalid, files),
                 ("Before `pulumi up`", before_up.report(stack, run, typed))]
     write.write_summary(out, scrub(_text(sections), hidden))
-    diff = None
+    diff, steps = None, []
     if base_records is not None:
+        steps = engine_steps.plan_steps(base_records, records)
+        (out / write.DIFF_FILE).write_text(engine_steps.to_json(steps))
+        sections.append((f"Steps `pulumi up` takes against {base}", engine_steps.report(steps, base_records, records)))
+        costly = engine_steps.warnings(steps, {r["urn"]: r for r in [*base_records, *records]})
+        if costly:  # the first thing a reviewer reads
+            sections.insert(0, ("`pulumi up` LOSES DATA, GPUs OR HOURS (see Steps below)", [f"! {w}" for w in costly]))
         diff = diff_plans(base_records, records)
         sections.append((f"Diff against {base}", diff_report(diff)))
     return PlanResult(
         stack, out, EXIT_INVALID_OBJECTS if invalid else EXIT_OK, scrub(_text(sections), hidden), run=run,
-        records=records, files=files, checked=checked, invalid=invalid, diff=diff, notes=notes,
+        records=records, files=files, checked=checked, invalid=invalid, diff=diff, steps=steps, notes=notes,
     )
+
+
+def plan_records(stack: str, overrides: Optional[dict[str, Any]] = None,
+                 secrets: Optional[dict[str, str]] = None) -> list[dict]:
+    """The records plan.json would hold, without validating or writing anything (tests, tools).
+
+    Raises the program's error for a bad config.
+    """
+    config, secrets, _ = _inputs(stack, overrides, secrets)
+    hidden = [*secrets.values(), *([config[HF_TOKEN_KEY]] if isinstance(config.get(HF_TOKEN_KEY), str) else [])]
+    run = _run(stack, config, secrets)
+    if run.error is not None:
+        raise run.error
+    return make_records(run.registrations, hidden)
 
 
 def _inputs(stack: str, overrides, secrets) -> tuple[dict[str, Any], dict[str, str], list[str]]:

@@ -49,6 +49,10 @@ def diff_plans(base: list[dict], new: list[dict]) -> Diff:
                 changes += [Change("options.dependsOn", ABSENT, u) for u in sorted(set(after) - set(before))]
             elif before != after:
                 changes.append(Change(f"options.{option}", before, after))
+        if "options" in old:  # a version-1 base did not record them
+            before, after = old["options"], cur.get("options", {})
+            changes += [Change(f"options.{key}", before.get(key, ABSENT), after.get(key, ABSENT))
+                        for key in sorted(before.keys() | after.keys()) if before.get(key) != after.get(key)]
         if changes:
             result.changed[urn] = changes
             result.labels[urn] = _label(cur)

@@ -11,7 +11,8 @@ from tools.mock_runtime import Registration
 
 SECRET = "[secret]"
 COMPUTED = "[computed]"  # an output of another resource not known offline
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: "options" and "propertyDependencies"
+READABLE_VERSIONS = (1, 2)  # a version-1 base reads as if every option had its default
 
 
 def redact(value: Any) -> Any:
@@ -68,11 +69,32 @@ def record(r: Registration, secrets: Iterable[str]) -> dict[str, Any]:
             "provider": r.provider,
             "dependencies": sorted(set(r.dependencies)),
             "customTimeouts": dict(sorted(r.custom_timeouts.items())),
+            "options": options(r),
+            "propertyDependencies": {k: r.property_dependencies[k] for k in sorted(r.property_dependencies)},
             "secretInputs": sorted(r.secret_inputs),
             "inputs": _plain(inputs),
         },
         secrets,
     )
+
+
+def options(r: Registration) -> dict[str, Any]:
+    """Every option that changes the engine's steps (provider, parent, dependencies and timeouts sit beside)."""
+    return {
+        "aliases": r.aliases,
+        # null: not set, so the provider decides create-first or delete-first; true/false overrides it.
+        "deleteBeforeReplace": r.delete_before_replace if r.delete_before_replace_defined else None,
+        "deletedWith": r.deleted_with or None,
+        "ignoreChanges": sorted(r.ignore_changes),
+        "protect": r.protect,
+        "remote": r.remote,
+        "replaceOnChanges": sorted(r.replace_on_changes),
+        "retainOnDelete": r.retain_on_delete,
+        # A Chart's or ConfigFile's children are rendered by the provider at preview, not offline:
+        # transforms on the component are what would rewrite their options (ignoreChanges, ...).
+        "transforms": r.transforms,
+        "transformEffects": r.transform_effects,
+    }
 
 
 def records(registrations: Iterable[Registration], secrets: Iterable[str]) -> list[dict[str, Any]]:

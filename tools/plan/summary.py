@@ -5,6 +5,7 @@ import re
 from collections import Counter
 
 from components.config.model import StackConfig
+from components.security.exposure import exposure_of
 from tools.mock_runtime import Registration
 from tools.plan import coldstart, objects
 from tools.plan.objects import Workload
@@ -57,6 +58,7 @@ def key_facts(registrations: list[Registration], config: StackConfig) -> list[st
     else:
         lines.append("topology:  no model-server workload registered")
     lines.append(f"gateway:   {_gateway(registrations, config)}")
+    lines.append(f"exposure:  {exposure_of(config).summary()}")
     lines.append(f"llm-d:     {_release(config)}")
     lines += [("versions:  " if i == 0 else " " * 11) + line for i, line in enumerate(versions(registrations))]
     return lines

@@ -60,8 +60,8 @@ def _validator(crd_dir: str, crd_sets: tuple[str, ...] = (), groups_removed: tup
     source = Path(crd_dir)
     mirror = CACHE_ROOT / _fingerprint(source, Path(module.__file__), crd_sets, groups_removed)
     if (mirror / _COMPLETE).is_file():
-        return module.SchemaValidator(mirror, no_schema_allowed=NO_SCHEMA_ALLOWED)
-    validator = module.SchemaValidator(source, no_schema_allowed=NO_SCHEMA_ALLOWED, crd_sets=crd_sets,
+        return module.SchemaValidator(mirror, no_schema_allowed=NO_SCHEMA_ALLOWED, program_crds=True)
+    validator = module.SchemaValidator(source, no_schema_allowed=NO_SCHEMA_ALLOWED, program_crds=True, crd_sets=crd_sets,
                                        groups_removed=groups_removed)  # all its checks
     _write_mirror(module, source, mirror, crd_sets, groups_removed)
     return validator

@@ -1,6 +1,7 @@
 """Writing a plan directory: one file per resource, under one directory per component.
 
     <out>/plan.json                          every registration (what --base reads)
+    <out>/diff.json                          with --base: the step `pulumi up` takes for each resource
     <out>/summary.txt                        the printed summary, without the diff against --base
     <out>/<component>/<Kind>.<name>.yaml     a Kubernetes object as sent to the API server
     <out>/<component>/<Type>.<name>.yaml     other kubernetes:* inputs (Helm charts, YAML bundles)
@@ -18,9 +19,10 @@ from typing import Any
 import yaml
 
 from tools.plan.errors import PlanInputError
-from tools.plan.records import FORMAT_VERSION
+from tools.plan.records import FORMAT_VERSION, READABLE_VERSIONS
 
 PLAN_FILE = "plan.json"
+DIFF_FILE = "diff.json"  # with --base: each resource's step (tools/plan/steps.py)
 SUMMARY_FILE = "summary.txt"
 ROOT_DIR = "_stack"  # resources parented directly to the stack
 _OBJECT_HEAD = ("apiVersion", "kind", "metadata")
@@ -51,7 +53,7 @@ def read_plan(base: Path) -> list[dict]:
     if not path.is_file():
         raise PlanInputError(f"--base {base}: no {PLAN_FILE} there; pass a directory an earlier plan wrote")
     data = json.loads(path.read_text())
-    if data.get("formatVersion") != FORMAT_VERSION:
+    if data.get("formatVersion") not in READABLE_VERSIONS:
         raise PlanInputError(f"--base {base}: plan format {data.get('formatVersion')}, expected {FORMAT_VERSION}")
     return data["registrations"]
 
