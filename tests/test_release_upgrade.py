@@ -5,8 +5,8 @@ then, from the two plans' records: no GPU workload is replaced (same object, sam
 selector; a rolling update that never surges onto GPUs), the EPP rolls onto its new image, flags
 and config, and the CRD bundles are upgraded before the objects that need them.
 
-The plan does not print engine steps yet (the issue "Engine steps in the offline plan"); the last
-test derives them from the two runs with tests/engine_steps.py (pulumi-kubernetes' replace rules).
+The plan's own engine steps (tools/plan/steps.py, written to diff.json) are checked too, and the
+last test derives them independently from the two runs with tests/engine_steps.py.
 """
 
 import json
@@ -18,6 +18,9 @@ from tools.plan.__main__ import main
 GPU_DEPLOYMENTS = ("ms-pd-llm-d-modelservice-prefill", "ms-pd-llm-d-modelservice-decode")
 
 
+PLAN_DIRS = {}  # llmd -> plan directory of the upgrade fixture
+
+
 @pytest.fixture(scope="module")
 def upgrade(tmp_path_factory):
     base, new = tmp_path_factory.mktemp("v050"), tmp_path_factory.mktemp("v090")
@@ -25,7 +28,16 @@ def upgrade(tmp_path_factory):
     code = main(["--stack", "ib", "--set", "versions.llmd=v0.9.0", "--base", str(base), "--out", str(new)], secrets={})
     assert code == 0
     load = lambda d: {r["urn"]: r for r in json.loads((d / "plan.json").read_text())["registrations"]}  # noqa: E731
+    PLAN_DIRS["v0.9.0"] = new
     return load(base), load(new), (base / "summary.txt").read_text(), (new / "summary.txt").read_text()
+
+
+@pytest.fixture(scope="module")
+def plan_steps(upgrade):
+    """urn -> the step the plan prints (diff.json of the v0.9.0 plan made with --base)."""
+    data = json.loads((PLAN_DIRS["v0.9.0"] / "diff.json").read_text())
+    items = data if isinstance(data, list) else data.get("steps", [])
+    return {item["urn"]: item["step"] for item in items}
 
 
 def by_name(records, kind, name):
@@ -113,3 +125,11 @@ def test_engine_steps_of_the_upgrade():
     assert step_of["ConfigMap", "gaie-pd-epp"] == REPLACE_DELETE_FIRST
     assert step_of["Deployment", "gaie-pd-epp"] == UPDATE
     assert step_of["InferencePool", "gaie-pd"] == UPDATE
+
+
+def test_the_plans_engine_steps_replace_no_gpu_workload_create_first(upgrade, plan_steps):
+    old, new, *_ = upgrade
+    assert "replace-create-first" not in plan_steps.values()
+    for name in GPU_DEPLOYMENTS:
+        assert plan_steps[by_name(new, "Deployment", name)["urn"]] == "update"
+    assert plan_steps[by_name(new, "Deployment", "gaie-pd-epp")["urn"]] == "update"
