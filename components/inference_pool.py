@@ -41,6 +41,7 @@ class InferencePool(pulumi.ComponentResource):
         self._security_policy, self._security_ready = security_policy, list(security_ready or [])
         labels = {**release.component_labels("endpoint-picker"), "app.kubernetes.io/name": release.epp}
         ns = release.namespace
+        profile = config.versions.profile
 
         account = k8s.core.v1.ServiceAccount(
             f"{name}-epp", metadata=meta(release.epp, ns, labels), opts=child(self, depends_on)
@@ -50,7 +51,7 @@ class InferencePool(pulumi.ComponentResource):
             metadata=meta(release.epp, ns, labels),
             rules=[
                 {
-                    "apiGroups": ["inference.networking.x-k8s.io"],
+                    "apiGroups": list(profile.epp.objective_groups),
                     "resources": ["inferenceobjectives", "inferencemodelrewrites"],
                     "verbs": READ_VERBS,
                 },
@@ -69,7 +70,7 @@ class InferencePool(pulumi.ComponentResource):
         plugins = k8s.core.v1.ConfigMap(
             f"{name}-epp",
             metadata=meta(release.epp, ns, labels),
-            data={scheduler_config.CONFIG_FILE: scheduler_config.plugins_config_yaml(config.scheduler, config.model.max_model_len)},
+            data={scheduler_config.CONFIG_FILE: scheduler_config.plugins_config_yaml(config.scheduler, profile.scheduler, config.model.max_model_len)},
             opts=child(self, depends_on),
         )
         self.epp = k8s.apps.v1.Deployment(
@@ -91,22 +92,25 @@ class InferencePool(pulumi.ComponentResource):
             },
             opts=child(self, depends_on),
         )
+        pool_spec = {
+            "selector": {"matchLabels": release.pool_selector},
+            "targetPorts": [{"number": POOL_TARGET_PORT}],
+            "endpointPickerRef": {
+                "group": "",
+                "kind": "Service",
+                "name": release.epp,
+                "port": {"number": EPP_GRPC_PORT},
+                "failureMode": profile.pool.failure_mode,
+            },
+        }
+        if profile.pool.app_protocol:
+            pool_spec["appProtocol"] = profile.pool.app_protocol
         self.pool = k8s.apiextensions.CustomResource(
             f"{name}-pool",
             api_version=POOL_API,
             kind="InferencePool",
             metadata=meta(release.pool, ns, labels),
-            spec={
-                "selector": {"matchLabels": release.pool_selector},
-                "targetPorts": [{"number": POOL_TARGET_PORT}],
-                "endpointPickerRef": {
-                    "group": "",
-                    "kind": "Service",
-                    "name": release.epp,
-                    "port": {"number": EPP_GRPC_PORT},
-                    "failureMode": "FailClose",
-                },
-            },
+            spec=pool_spec,
             opts=child(self, depends_on + crds + [self.service]),
         )
         self.extras: list[pulumi.Resource] = []
@@ -123,13 +127,14 @@ class InferencePool(pulumi.ComponentResource):
 
     def _epp_spec(self, config: StackConfig, labels: dict) -> dict:
         release = self._release
+        epp = config.versions.profile.epp
         args = [
             "--pool-name", release.pool,
             "--pool-namespace", release.namespace,
             "--pool-group", INFERENCE_POOL_GROUP,
             "--zap-encoder", "json",
             "--config-file", f"{scheduler_config.CONFIG_DIR}/{scheduler_config.CONFIG_FILE}",
-            "--kv-cache-usage-percentage-metric", "vllm:kv_cache_usage_perc",
+            *epp.extra_flags,
             "--grpc-port", str(EPP_GRPC_PORT),
             "--grpc-health-port", str(EPP_HEALTH_PORT),
             "--metrics-port", str(EPP_METRICS_PORT),
@@ -149,7 +154,7 @@ class InferencePool(pulumi.ComponentResource):
                     # ConfigMap is replaced (delete-first, same name) before this Deployment updates; the
                     # running picker parsed it already, so an in-place update would gain nothing.
                     "annotations": {
-                        scheduler_config.CONFIG_HASH_ANNOTATION: content_hash(scheduler_config.plugins_config_yaml(config.scheduler, config.model.max_model_len))
+                        scheduler_config.CONFIG_HASH_ANNOTATION: content_hash(scheduler_config.plugins_config_yaml(config.scheduler, config.versions.profile.scheduler, config.model.max_model_len))
                     },
                 },
                 "spec": {
@@ -168,7 +173,7 @@ class InferencePool(pulumi.ComponentResource):
                             ],
                             "livenessProbe": {**health, "initialDelaySeconds": 5, "periodSeconds": 10},
                             "readinessProbe": {**health, "periodSeconds": 2},
-                            "resources": resources("1", "1Gi", limit_memory="4Gi"),
+                            "resources": resources(epp.cpu_request, epp.memory_request, limit_memory=epp.memory_limit),
                             "env": [
                                 {"name": "NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
                                 {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},

@@ -5,6 +5,7 @@ them again through `extraArgs` or `env`, so there is one place each value comes 
 """
 
 import json
+from typing import Sequence
 
 from components.config.model import ModelConfig, RoleConfig
 from components.names import NIXL_SIDE_CHANNEL_PORT
@@ -40,8 +41,9 @@ MANAGED_ENV = (
 KV_TRANSFER_CONFIG = json.dumps({"kv_connector": "NixlConnector", "kv_role": "kv_both"}, separators=(",", ":"))
 
 
-def serve_args(model_ref: str, model: ModelConfig, role: RoleConfig, port: int) -> list[str]:
-    """Arguments after `vllm serve`; `model_ref` is the hub id or the local path of the weights."""
+def serve_args(model_ref: str, model: ModelConfig, role: RoleConfig, port: int, release_flags: Sequence[str]) -> list[str]:
+    """Arguments after `vllm serve`; `model_ref` is the hub id or the local path of the weights,
+    `release_flags` the release profile's own (access logs, KV cache manager)."""
     args = [
         model_ref,
         "--port", str(port),
@@ -53,7 +55,7 @@ def serve_args(model_ref: str, model: ModelConfig, role: RoleConfig, port: int) 
     args += [
         "--block-size", str(model.block_size),
         "--kv-transfer-config", KV_TRANSFER_CONFIG,
-        "--disable-uvicorn-access-log",
+        *release_flags,
         "--max-model-len", str(model.max_model_len),
     ]
     return args + list(role.extra_args)

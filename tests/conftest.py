@@ -20,6 +20,16 @@ def validator() -> SchemaValidator:
     return _validator()
 
 
+@functools.lru_cache(maxsize=None)
+def release_validator(llmd: str) -> SchemaValidator:
+    """The validator for the CRD versions of a release profile (its `crd_sets`)."""
+    from components.releases import profile  # noqa: PLC0415
+
+    p = profile(llmd)
+    return SchemaValidator(crd_dir_from_env(), no_schema_allowed=NO_PUBLISHED_SCHEMA, program_crds=True, crd_sets=p.crd_sets,
+                           groups_removed=p.crd_groups_removed)
+
+
 def run_stack(stack: str, overrides: dict | None = None, token: str | None = HF_TOKEN, **kwargs) -> ProgramRun:
     secrets = {"hfToken": token} if token is not None else None
     return run_program(stack, stack_config(stack, overrides), secrets, **kwargs)

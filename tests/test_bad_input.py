@@ -34,6 +34,22 @@ CASES = {
     "managed vLLM flag in extraArgs": ({"decode": {"extraArgs": ["--max-model-len=8192"]}}, "llmd:decode.extraArgs[0]", "from model.maxModelLen"),
     "managed env var": ({"prefill": {"env": {"HF_TOKEN": "x"}}}, "llmd:prefill.env.HF_TOKEN", "set by the program"),
     "unpinned image": ({"versions": {"vllmImage": "vllm/vllm-openai:latest"}}, "llmd:versions.vllmImage", ":latest"),
+    "unknown llm-d release": ({"versions": {"llmd": "v0.7.0"}}, "llmd:versions.llmd", "'v0.5.0' or 'v0.9.0'"),
+    "v0.5.0 sidecar with the v0.9.0 profile": (
+        {"versions": {"llmd": "v0.9.0", "routingSidecarImage": "ghcr.io/llm-d/llm-d-routing-sidecar:v0.5.0"}},
+        "llmd:versions.routingSidecarImage",
+        "llm-d v0.5.0 image, but versions.llmd is v0.9.0",
+    ),
+    "v0.9.0 EPP with the v0.5.0 scheduler config": (
+        {"versions": {"schedulerImage": "ghcr.io/llm-d/llm-d-router-endpoint-picker:v0.10.0"}},
+        "llmd:versions.schedulerImage",
+        "scheduler config (EndpointPickerConfig) and flags",
+    ),
+    "v0.5.0 model server with the v0.9.0 profile": (
+        {"versions": {"llmd": "v0.9.0", "vllmImage": "ghcr.io/llm-d/llm-d-cuda:v0.5.0"}},
+        "llmd:versions.vllmImage",
+        "set versions.llmd: v0.5.0",
+    ),
     "bad quantity": ({"decode": {"memory": "64 GB"}}, "llmd:decode.memory", "pattern"),
     "bad namespace": ({"namespace": "LLM_D"}, "llmd:namespace", "pattern"),
     "model volume smaller than the weights": (

@@ -149,7 +149,7 @@ def test_the_verifier_runs_again_when_its_script_changes(ib, monkeypatch):
     script = by_name(ib, "verification-script", "ConfigMap")
     (text,) = script.inputs["data"].values()
     assert template(job)["metadata"]["annotations"][verification_job.SCRIPT_HASH_ANNOTATION] == content_hash(text)
-    monkeypatch.setattr(verification_job, "script_text", lambda: text + "\n# changed\n")
+    monkeypatch.setattr(verification_job, "script_text", lambda *metrics: text + "\n# changed\n")
     after = by_name(run_stack("ib"), "verification", "Job")
     assert step(job, after) == REPLACE_DELETE_FIRST
 

@@ -45,7 +45,7 @@ from components.config.model import ROLE_DEFAULTS, StackConfig
 from components.config.rules import CONTROL_PLANE_NAMESPACES, SYSTEM_NAMESPACES
 from components.model_catalog import KNOWN_MODELS
 from components.vllm import MANAGED_ENV, MANAGED_FLAGS
-from conftest import _validator
+from conftest import release_validator
 from tools.invariants import SECRET_ENV_NAME, Context, check_run, parse_flags, vllm_containers
 from tools.mock_runtime import ROOT, ProgramRun, run_program, stack_config
 
@@ -272,6 +272,15 @@ IMAGES = {
     "verifierImage": ["python:3.12-slim", "python:3.13-slim"],
     "fillImage": ["python:3.12-slim", "python:3.13-slim", "registry.local:5000/hf-downloader:1.28"],
     "inferencePerfImage": ["quay.io/inference-perf/inference-perf:v0.4.0"],
+}
+# Images of another release than versions.llmd are refused: a stack on v0.9.0 draws its own.
+LLMD_RELEASES = ["v0.5.0", "v0.9.0"]
+RELEASE_IMAGES = {
+    "v0.9.0": {
+        "vllmImage": ["ghcr.io/llm-d/llm-d-cuda:v0.9.0", "vllm/vllm-openai:v0.26.0"],
+        "schedulerImage": ["ghcr.io/llm-d/llm-d-router-endpoint-picker:v0.10.0", "registry.local:5000/llm-d/epp:v0.10.0"],
+        "routingSidecarImage": ["ghcr.io/llm-d/llm-d-router-disagg-sidecar:v0.10.0"],
+    }
 }
 DIGEST = st.text("0123456789abcdef", min_size=64, max_size=64)
 
@@ -520,6 +529,16 @@ def finish(draw, config: dict, blocks: dict, providers: list[str]) -> tuple[dict
         value = draw(strategy)
         if value is not None:
             config[key] = value
+    llmd = draw(st.one_of(st.none(), st.sampled_from(LLMD_RELEASES)))
+    if llmd is not None:
+        versions = config.setdefault("versions", {})
+        versions["llmd"] = llmd
+        for key, choices in RELEASE_IMAGES.get(llmd, {}).items():
+            if key in versions:
+                versions[key] = draw(image(choices))
+        pool = config["platform"].get("gpuPool", {})
+        if llmd == "v0.9.0" and pool.get("gpuDriverVersion") == "DEFAULT":
+            pool["gpuDriverVersion"] = "LATEST"  # CUDA 13 needs the 580 branch (rules._release_driver)
     provider = draw(st.sampled_from(providers))  # drawn on its own so that every provider is well covered
     if provider != "istio" or draw(st.booleans()):
         config.setdefault("gateway", {})["provider"] = provider
@@ -715,7 +734,8 @@ def assert_deploys_correctly(platform: str, config: dict, token: Optional[str]) 
     stack = typed(platform, config, token)  # a generator bug if this raises
     result = run(platform, config, token)
     objects = result.kube()
-    errors = [e for obj in objects for e in _validator().errors(obj.inputs)]
+    # Against the CRD versions of the config's release profile.
+    errors = [e for obj in objects for e in release_validator(stack.versions.llmd).errors(obj.inputs)]
     assert errors == [], errors
     context = Context.from_stack_config(stack, ([token] if token else []) + ([API_KEY] if needs_api_key(config) else []))
     assert check_run(result, context) == []
@@ -1002,6 +1022,7 @@ OUT_OF_RANGE: list[tuple] = [
     (("pricing", "gpuHour"), st.sampled_from([-10.5]), ("ib", "gke")),
     (("pricing", "systemNodeHour"), st.sampled_from([-1]), ("ib", "gke")),
     *[(("versions", key), BAD_IMAGE, ("ib", "gke")) for key in IMAGES],
+    (("versions", "llmd"), st.sampled_from(["v0.7.0", "0.9.0", "latest", "v0.10.0"]), ("ib", "gke")),
     (("platform", "context"), st.sampled_from(["", "  "]), ("ib",)),
     (("platform", "gpusPerNode"), st.sampled_from([0, 17]), ("ib",)),
     (("platform", "gpuResource"), st.sampled_from(["gpu", "NVIDIA.com/GPU", "nvidia.com/"]), ("ib",)),

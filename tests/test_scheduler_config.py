@@ -12,11 +12,12 @@ Upstream arithmetic, restated:
 import pytest
 
 from components.config.model import SchedulerConfig
+from components.releases import v0_5_0
 from components.scheduler_config import PROMPT_BYTES_PER_TOKEN, plugins_config
 
 
 def params(scheduler: SchedulerConfig, max_model_len: int) -> dict:
-    return {p["type"]: p.get("parameters", {}) for p in plugins_config(scheduler, max_model_len)["plugins"]}
+    return {p["type"]: p.get("parameters", {}) for p in plugins_config(scheduler, v0_5_0.PROFILE.scheduler, max_model_len)["plugins"]}
 
 
 def runs_prefill(prompt_bytes: int, scorer: dict, handler: dict) -> bool:

@@ -25,6 +25,22 @@ def check(config: "StackConfig", token_present: bool) -> list[str]:
         notes += _placeholder_project(config.platform.project)
         notes += _zone(config.platform.zone)
     notes += _model(config, token_present)
+    notes += _release(config)
+    return notes
+
+
+def _release(config: "StackConfig") -> list[str]:
+    """What the chosen llm-d release needs that the config cannot show (its profile's data)."""
+    profile, notes = config.versions.profile, []
+    if profile.min_nvidia_driver and config.platform.kind == "existing":
+        notes.append(f"llmd:versions.llmd is {profile.name}, whose model-server images are CUDA 13: the GPU nodes need "
+                     f"NVIDIA driver {profile.min_nvidia_driver} or newer (`nvidia-smi` on a node; on the GPU Operator, "
+                     f"its driver version). This program cannot check or change the driver of an existing cluster.")
+    scheduler = config.scheduler
+    for field in sorted(set(profile.scheduler.unused_keys) & scheduler.model_fields_set):
+        key = type(scheduler).model_fields[field].alias
+        notes.append(f"llmd:scheduler.{key} has no effect with versions.llmd {profile.name} (its scheduler config has "
+                     f"no such parameter); remove it.")
     return notes
 
 

@@ -22,6 +22,7 @@ from components.config.base import (
     Quantity,
     Strict,
 )
+from components import releases
 from components.config.gke import GkeClusterConfig
 from components.model_catalog import DEFAULT_MODEL, DEFAULT_SIZE_GB, KNOWN_MODELS
 from components.versions import Versions
@@ -81,12 +82,16 @@ class RoleConfig(Strict):
         return self.tensor_parallel * self.data_parallel
 
 
-# The guide's topology: 4 prefill pods at TP1, 1 decode pod at TP4. A stack's role block is laid
-# over these, so `prefill: {replicas: 2}` keeps the rest.
-ROLE_DEFAULTS = {
-    "prefill": {"replicas": 4, "tensorParallel": 1, "cpu": "8", "memory": "64Gi"},
-    "decode": {"replicas": 1, "tensorParallel": 4, "cpu": "16", "memory": "64Gi"},
-}
+# The guide's topology of the release profile (v0.5.0: 4 prefill pods at TP1, 1 decode pod at TP4;
+# v0.9.0: 8 x TP1, 2 x TP4). A stack's role block is laid over these, so `prefill: {replicas: 2}`
+# keeps the rest.
+ROLE_DEFAULTS = releases.thaw(releases.profile(releases.DEFAULT).role_defaults)
+
+
+def role_defaults(llmd: object) -> dict:
+    """The topology defaults of the profile a stack names (the default profile's for a bad name)."""
+    name = llmd if isinstance(llmd, str) and llmd in releases.profiles() else releases.DEFAULT
+    return releases.thaw(releases.profile(name).role_defaults)
 
 
 def default_prefill() -> RoleConfig:
@@ -356,7 +361,9 @@ class StackConfig(Strict):
     @classmethod
     def _role_defaults(cls, data):
         if isinstance(data, dict):
-            for role, defaults in ROLE_DEFAULTS.items():
-                if isinstance(data.get(role), dict):
-                    data = {**data, role: {**defaults, **data[role]}}
+            versions = data.get("versions")
+            llmd = versions.get("llmd") if isinstance(versions, dict) else None
+            for role, defaults in role_defaults(llmd).items():
+                if isinstance(data.get(role), dict) or (llmd is not None and role not in data):
+                    data = {**data, role: {**defaults, **(data.get(role) or {})}}
         return data

@@ -39,6 +39,7 @@ def check(config: StackConfig, hf_token: SecretInput, api_key: SecretInput = Sec
         problems += _fits_node(role_name, role, config.platform.gpus_per_node)
         problems += _managed_inputs(role_name, role)
     problems += _hf_token(config, hf_token)
+    problems += [Problem(key, why) for key, why in config.versions.release_mismatches()]
     problems += security_rules.check(config, api_key)
     problems += _gateway_fits_platform(config)
     problems += _cache_holds_the_weights(config)

@@ -78,6 +78,9 @@ def make_plan(
     own = {k: v for k, v in config.items() if ":" not in k}  # not the providers' keys (gcp:project, ...)
     typed = validate_config({**own, **dict.fromkeys(secrets, PLACEHOLDER_SECRET)}, set(secrets), stack, PROJECT)
     records = make_records(run.registrations, hidden)
+    # The CRD versions of the stack's release profile.
+    profile = typed.versions.profile
+    validator = validator or validate.default_validator(crd_sets=profile.crd_sets, groups_removed=profile.crd_groups_removed)
     checked, invalid = validate.check(run.registrations, validator)
     kube_urns = {r.urn for r in run.registrations if r.is_kube_object}
     write.prepare(out)
