@@ -42,6 +42,7 @@ class InferencePool(pulumi.ComponentResource):
         self._release = release
         labels = {**release.component_labels("endpoint-picker"), "app.kubernetes.io/name": release.epp}
         ns = release.namespace
+        profile = config.versions.profile
 
         account = k8s.core.v1.ServiceAccount(
             f"{name}-epp", metadata=meta(release.epp, ns, labels), opts=child(self, depends_on)
@@ -51,7 +52,7 @@ class InferencePool(pulumi.ComponentResource):
             metadata=meta(release.epp, ns, labels),
             rules=[
                 {
-                    "apiGroups": ["inference.networking.x-k8s.io"],
+                    "apiGroups": list(profile.epp.objective_groups),
                     "resources": ["inferenceobjectives", "inferencemodelrewrites"],
                     "verbs": READ_VERBS,
                 },
@@ -70,7 +71,7 @@ class InferencePool(pulumi.ComponentResource):
         plugins = k8s.core.v1.ConfigMap(
             f"{name}-epp",
             metadata=meta(release.epp, ns, labels),
-            data={scheduler_config.CONFIG_FILE: scheduler_config.plugins_config_yaml(config.scheduler)},
+            data={scheduler_config.CONFIG_FILE: scheduler_config.plugins_config_yaml(config.scheduler, profile.scheduler, config.model.max_model_len)},
             opts=child(self, depends_on),
         )
         self.epp = k8s.apps.v1.Deployment(
@@ -92,22 +93,25 @@ class InferencePool(pulumi.ComponentResource):
             },
             opts=child(self, depends_on),
         )
+        pool_spec = {
+            "selector": {"matchLabels": release.pool_selector},
+            "targetPorts": [{"number": POOL_TARGET_PORT}],
+            "endpointPickerRef": {
+                "group": "",
+                "kind": "Service",
+                "name": release.epp,
+                "port": {"number": EPP_GRPC_PORT},
+                "failureMode": profile.pool.failure_mode,
+            },
+        }
+        if profile.pool.app_protocol:
+            pool_spec["appProtocol"] = profile.pool.app_protocol
         self.pool = k8s.apiextensions.CustomResource(
             f"{name}-pool",
             api_version=POOL_API,
             kind="InferencePool",
             metadata=meta(release.pool, ns, labels),
-            spec={
-                "selector": {"matchLabels": release.pool_selector},
-                "targetPorts": [{"number": POOL_TARGET_PORT}],
-                "endpointPickerRef": {
-                    "group": "",
-                    "kind": "Service",
-                    "name": release.epp,
-                    "port": {"number": EPP_GRPC_PORT},
-                    "failureMode": "FailClose",
-                },
-            },
+            spec=pool_spec,
             opts=child(self, depends_on + crds + [self.service]),
         )
         # What the gateway provider needs around the pool (e.g. a DestinationRule, load-balancer policies).
@@ -122,13 +126,14 @@ class InferencePool(pulumi.ComponentResource):
 
     def _epp_spec(self, config: StackConfig, labels: dict) -> dict:
         release = self._release
+        epp = config.versions.profile.epp
         args = [
             "--pool-name", release.pool,
             "--pool-namespace", release.namespace,
             "--pool-group", INFERENCE_POOL_GROUP,
             "--zap-encoder", "json",
             "--config-file", f"{scheduler_config.CONFIG_DIR}/{scheduler_config.CONFIG_FILE}",
-            "--kv-cache-usage-percentage-metric", "vllm:kv_cache_usage_perc",
+            *epp.extra_flags,
             "--grpc-port", str(EPP_GRPC_PORT),
             "--grpc-health-port", str(EPP_HEALTH_PORT),
             "--metrics-port", str(EPP_METRICS_PORT),
@@ -148,7 +153,7 @@ class InferencePool(pulumi.ComponentResource):
                     # ConfigMap is replaced (delete-first, same name) before this Deployment updates; the
                     # running picker parsed it already, so an in-place update would gain nothing.
                     "annotations": {
-                        scheduler_config.CONFIG_HASH_ANNOTATION: content_hash(scheduler_config.plugins_config_yaml(config.scheduler))
+                        scheduler_config.CONFIG_HASH_ANNOTATION: content_hash(scheduler_config.plugins_config_yaml(config.scheduler, config.versions.profile.scheduler, config.model.max_model_len))
                     },
                 },
                 "spec": {
@@ -167,7 +172,7 @@ class InferencePool(pulumi.ComponentResource):
                             ],
                             "livenessProbe": {**health, "initialDelaySeconds": 5, "periodSeconds": 10},
                             "readinessProbe": {**health, "periodSeconds": 2},
-                            "resources": resources("1", "1Gi", limit_memory="4Gi"),
+                            "resources": resources(epp.cpu_request, epp.memory_request, limit_memory=epp.memory_limit),
                             "env": [
                                 {"name": "NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
                                 {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
@@ -182,7 +187,7 @@ class InferencePool(pulumi.ComponentResource):
         }
 
     def _metrics_auth(self, name, labels, depends_on) -> list[pulumi.Resource]:
-        """TokenReview/SubjectAccessReview rights for the picker's metrics auth, and /metrics for its own token."""
+        """TokenReview/SubjectAccessReview rights for the picker's metrics auth (no scraper uses its token)."""
         release = self._release
         metrics_auth = k8s.rbac.v1.ClusterRole(
             f"{name}-epp-metrics",
@@ -190,7 +195,6 @@ class InferencePool(pulumi.ComponentResource):
             rules=[
                 {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]},
                 {"apiGroups": ["authorization.k8s.io"], "resources": ["subjectaccessreviews"], "verbs": ["create"]},
-                {"nonResourceURLs": ["/metrics"], "verbs": ["get"]},
             ],
             opts=child(self, depends_on),
         )
@@ -204,23 +208,52 @@ class InferencePool(pulumi.ComponentResource):
         return [metrics_auth, binding]
 
     def _metrics(self, name, config: StackConfig, labels, depends_on) -> list[pulumi.Resource]:
-        """The picker's /metrics needs a token; the scraper presents the picker's own (read-only) one."""
+        """The picker's /metrics needs a token; scrapers present one of an account that may only GET /metrics.
+
+        The picker authenticates each scrape with a TokenReview and authorizes it with a
+        SubjectAccessReview for verb get on the non-resource path /metrics
+        (sigs.k8s.io/controller-runtime@v0.22.5:pkg/metrics/filters/filters.go,
+        WithAuthenticationAndAuthorization, which kubernetes-sigs/gateway-api-inference-extension@v1.3.0:
+        cmd/epp/runner/runner.go installs with --metrics-endpoint-auth, on by default; the llm-d
+        scheduler v0.5.0 runs that runner). The picker's own account, which lists pods and creates
+        reviews, never leaves its pod.
+        """
         release = self._release
+        scraper = release.epp_metrics_scraper
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-epp-metrics-scraper",
+            metadata=meta(scraper, release.namespace, labels),
+            automount_service_account_token=False,
+            opts=child(self, depends_on),
+        )
+        role = k8s.rbac.v1.ClusterRole(
+            f"{name}-epp-metrics-scraper",
+            metadata=meta(release.epp_metrics_scraper_role, labels=labels),
+            rules=[{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}],
+            opts=child(self, depends_on),
+        )
+        binding = k8s.rbac.v1.ClusterRoleBinding(
+            f"{name}-epp-metrics-scraper",
+            metadata=meta(release.epp_metrics_scraper_role, labels=labels),
+            role_ref=role_ref("ClusterRole", release.epp_metrics_scraper_role),
+            subjects=[service_account(scraper, release.namespace)],
+            opts=child(self, depends_on + [role, account]),
+        )
         token = k8s.core.v1.Secret(
             f"{name}-epp-metrics-token",
             metadata=meta(
                 release.epp_metrics_token,
                 release.namespace,
                 labels,
-                {"kubernetes.io/service-account.name": release.epp},
+                {"kubernetes.io/service-account.name": scraper},
             ),
             type="kubernetes.io/service-account-token",
-            opts=child(self, depends_on),
+            opts=child(self, depends_on + [account]),
         )
         interval = config.monitoring.scheduler_interval
-        after = depends_on + [token, self.service]
+        after = depends_on + [token, binding, self.service]
         if config.metrics_backend == "gmp":
-            return [token, *self._gmp_monitor(name, interval, labels, after)]
+            return [account, role, binding, token, *self._gmp_monitor(name, interval, labels, after)]
         monitor = k8s.apiextensions.CustomResource(
             f"{name}-epp-monitor",
             api_version="monitoring.coreos.com/v1",
@@ -241,7 +274,7 @@ class InferencePool(pulumi.ComponentResource):
             },
             opts=child(self, after),
         )
-        return [token, monitor]
+        return [account, role, binding, token, monitor]
 
     def _gmp_monitor(self, name, interval, labels, depends_on) -> list[pulumi.Resource]:
         """Google Managed Prometheus: its collector (gmp-system/collector) may read only the token Secret."""

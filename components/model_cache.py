@@ -16,7 +16,7 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import cold_start
+from components import cold_start, harmony
 from components.config.model import StackConfig
 from components.kube import REPLACE_UNREADY, SKIP_AWAIT, child, claim_spec, meta, named_by_spec, resources
 from components.names import HF_TOKEN_KEY, Release
@@ -24,11 +24,18 @@ from components.versions import HF_HUB_REQUIREMENT
 
 MODEL_CACHE_DIR = "/model-cache"
 COMPILE_CACHE_DIR = "/compile-cache"
-COMPILE_CACHE_SIZE = "50Gi"
 COMPLETE_MARKER = ".complete"
+# gpt-oss's Harmony encoding files (components/harmony.py), beside the weights.
+ENCODINGS_DIR = f"{MODEL_CACHE_DIR}/tiktoken-encodings"
 # Alternate formats some repos carry beside the weights vLLM loads (gpt-oss: original/, metal/):
 # downloading them would double the bytes the cache, the Job's deadline and the PVC are sized for.
 IGNORED_FILES = ["original/*", "metal/*"]
+# VLLM_CACHE_ROOT is each pod's own: vLLM 0.14.1 keys torch.compile's cache
+# (VLLM_CACHE_ROOT/torch_compile_cache/<hash>, vllm/compilation/backends.py) with every VLLM_*
+# variable but an ignore list (vllm/envs.py compile_factors), and VLLM_NIXL_SIDE_CHANNEL_HOST, the
+# pod IP, is not on it: a shared volume would never be reused by a restarted pod, only filled. It
+# also holds per-node files (gpu_p2p_access_cache_for_<devices>.json, deep_gemm JIT kernels).
+POD_COMPILE_CACHE = {"name": "compile-cache", "emptyDir": {}}
 # The llm-d CUDA image runs as this user; volumes are group-writable/readable for it.
 IMAGE_USER = 2000
 FILL_PYTHONPATH = "/tmp/pylib"
@@ -79,15 +86,21 @@ class ModelCache(pulumi.ComponentResource):
         self.register_outputs({"mode": cache.mode, "loadPath": self.wiring.load_path})
 
     def _download(self) -> CacheWiring:
+        env = {"HF_HOME": MODEL_CACHE_DIR, "VLLM_CACHE_ROOT": COMPILE_CACHE_DIR}
+        if self._config.model.uses_harmony:
+            # As upstream, each pod downloads the encoding at start; kept in the pod's volume, so
+            # a container restart reuses it. The volume's root: openai-harmony does not create an
+            # overridden cache directory (resolve_cache_dir in public_encodings.rs).
+            env[harmony.DOWNLOAD_CACHE_ENV] = MODEL_CACHE_DIR
         return CacheWiring(
             model_ref=self._config.model.name,
             load_path="hub",
             volumes=[
                 {"name": "model-cache", "emptyDir": {"sizeLimit": self._config.model_cache.size}},
-                {"name": "compile-cache", "emptyDir": {}},
+                POD_COMPILE_CACHE,
             ],
             mounts=_mounts(read_only_models=False),
-            env={"HF_HOME": MODEL_CACHE_DIR, "VLLM_CACHE_ROOT": COMPILE_CACHE_DIR},
+            env=env,
             needs_hf_token=True,
         )
 
@@ -112,14 +125,11 @@ class ModelCache(pulumi.ComponentResource):
             return pvc, claim_name
 
         models, models_claim = claim("models", release.model_cache, cache.size)
-        volumes = [{"name": "model-cache", "persistentVolumeClaim": {"claimName": models_claim, "readOnly": True}}]
+        volumes = [
+            {"name": "model-cache", "persistentVolumeClaim": {"claimName": models_claim, "readOnly": True}},
+            POD_COMPILE_CACHE,
+        ]
         ready: list[pulumi.Resource] = [models]
-        if cache.persistent_compile_cache:
-            compile_pvc, compile_claim = claim("compile", release.compile_cache, COMPILE_CACHE_SIZE)
-            ready.append(compile_pvc)
-            volumes.append({"name": "compile-cache", "persistentVolumeClaim": {"claimName": compile_claim}})
-        else:
-            volumes.append({"name": "compile-cache", "emptyDir": {}})
         fill_volume = {"name": "model-cache", "persistentVolumeClaim": {"claimName": models_claim}}
         job = fill_job(self, name, config, release, fill_volume, hf_secret, {}, None, self._depends_on + [models])
         return CacheWiring(
@@ -127,15 +137,18 @@ class ModelCache(pulumi.ComponentResource):
             load_path="pvc",
             volumes=volumes,
             mounts=_mounts(read_only_models=True),
-            env=_offline_env(),
+            env=_offline_env(config.model.uses_harmony),
             needs_hf_token=False,
             ready=ready + [job],
         )
 
 
-def _offline_env() -> dict[str, str]:
-    # Everything is local: never reach the hub from a serving pod.
-    return {"HF_HUB_OFFLINE": "1", "HF_HOME": f"{COMPILE_CACHE_DIR}/hf", "VLLM_CACHE_ROOT": COMPILE_CACHE_DIR}
+def _offline_env(uses_harmony: bool) -> dict[str, str]:
+    # Everything is local: never reach the hub (or, for gpt-oss, openaipublic) from a serving pod.
+    env = {"HF_HUB_OFFLINE": "1", "HF_HOME": f"{COMPILE_CACHE_DIR}/hf", "VLLM_CACHE_ROOT": COMPILE_CACHE_DIR}
+    if uses_harmony:
+        env[harmony.ENCODINGS_BASE_ENV] = ENCODINGS_DIR
+    return env
 
 
 def _mounts(read_only_models: bool) -> list[dict]:
@@ -145,11 +158,13 @@ def _mounts(read_only_models: bool) -> list[dict]:
     ]
 
 
-def fill_script(model: str) -> str:
+def fill_script(model: str, uses_harmony: bool = False) -> str:
     target = model_dir(model)
     return (
         "set -euo pipefail\n"
-        f'target="{target}"\n'
+        # Before the weights' skip, so a cache filled before the encoding was staged gets it too.
+        + (harmony.FILL_STEP if uses_harmony else "")
+        + f'target="{target}"\n'
         f'if [ -f "$target/{COMPLETE_MARKER}" ]; then echo "cache already holds {model}"; exit 0; fi\n'
         # A stock Python image: the pinned hub client is installed beside the cache, unless the
         # image (e.g. a mirror's) already has one.
@@ -189,6 +204,8 @@ def fill_job(
         {"name": "HOME", "value": "/tmp"},
         {"name": "PYTHONPATH", "value": FILL_PYTHONPATH},
     ]
+    if config.model.uses_harmony:
+        env += harmony.fill_env(ENCODINGS_DIR)
     if hf_secret:
         env.append({"name": HF_TOKEN_KEY, "valueFrom": {"secretKeyRef": {"name": hf_secret, "key": HF_TOKEN_KEY}}})
     deadline = cold_start.fill_seconds(config.model.size_gb)
@@ -200,7 +217,7 @@ def fill_job(
                 "name": "fill",
                 "image": config.versions.fill_image,
                 "imagePullPolicy": "IfNotPresent",
-                "command": ["/bin/bash", "-c", fill_script(config.model.name)],
+                "command": ["/bin/bash", "-c", fill_script(config.model.name, config.model.uses_harmony)],
                 "env": env,
                 "resources": resources("4", "16Gi"),
                 "securityContext": {"allowPrivilegeEscalation": False},

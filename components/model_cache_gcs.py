@@ -15,7 +15,7 @@ import pulumi_kubernetes as k8s
 
 from components.config.model import StackConfig
 from components.kube import child, meta
-from components.model_cache import IMAGE_USER, CacheWiring, _mounts, _offline_env, fill_job, model_dir
+from components.model_cache import IMAGE_USER, POD_COMPILE_CACHE, CacheWiring, _mounts, _offline_env, fill_job, model_dir
 from components.names import ROLES, Release
 
 FUSE_DRIVER = "gcsfuse.csi.storage.gke.io"
@@ -28,13 +28,16 @@ FUSE_POD_ANNOTATIONS = {
 }
 
 
-def bucket_names(config: StackConfig) -> tuple[str, str]:
-    """Per project, cluster and release (bucket names are global, at most 63 characters)."""
+def bucket_name(config: StackConfig) -> str:
+    """Per project, cluster and release (bucket names are global, at most 63 characters).
+
+    The length limit keeps room for the retired "-compile" twin bucket, so existing names stay.
+    """
     platform = config.platform
     base = config.model_cache.bucket or f"{platform.project}-{platform.cluster_name}-{config.release_suffix}-models"
     if len(base) > 63 - len("-compile"):
         base = f"{platform.project}-llmd-{_short_id(config)}-models"
-    return base, f"{base}-compile"
+    return base
 
 
 def account_id(config: StackConfig, purpose: str) -> str:
@@ -68,7 +71,7 @@ class GcsCache:
     def __init__(self, parent, name, config: StackConfig, release: Release, hf_secret: Optional[str], depends_on):
         platform = config.platform
         project, labels = platform.project, release.component_labels("model-cache")
-        models_name, compile_name = bucket_names(config)
+        models_name = bucket_name(config)
 
         def bucket(suffix: str, bucket_name: str) -> gcp.storage.Bucket:
             return gcp.storage.Bucket(
@@ -119,12 +122,8 @@ class GcsCache:
             return account, access
 
         models = bucket("models", models_name)
-        compile_cache = bucket("compile", compile_name) if config.model_cache.persistent_compile_cache else None
         filler, fill_access = identity("fill", [release.model_fill], [(models, "roles/storage.objectUser")])
-        reader_grants = [(models, "roles/storage.objectViewer")]
-        if compile_cache is not None:
-            reader_grants.append((compile_cache, "roles/storage.objectUser"))
-        reader, read_access = identity("read", [release.deployment(role) for role in ROLES], reader_grants)
+        reader, read_access = identity("read", [release.deployment(role) for role in ROLES], [(models, "roles/storage.objectViewer")])
 
         fill_account = k8s.core.v1.ServiceAccount(
             f"{name}-fill",
@@ -142,17 +141,12 @@ class GcsCache:
             release.model_fill,
             depends_on + [fill_account, models, *fill_access],
         )
-        compile_volume = (
-            _fuse_volume("compile-cache", compile_cache.name, read_only=False, file_cache=False)
-            if compile_cache is not None
-            else {"name": "compile-cache", "emptyDir": {}}
-        )
         self.wiring = CacheWiring(
             model_ref=model_dir(config.model.name),
             load_path="gcs",
-            volumes=[_fuse_volume("model-cache", models.name, read_only=True, file_cache=True), compile_volume],
+            volumes=[_fuse_volume("model-cache", models.name, read_only=True, file_cache=True), POD_COMPILE_CACHE],
             mounts=_mounts(read_only_models=True),
-            env=_offline_env(),
+            env=_offline_env(config.model.uses_harmony),
             needs_hf_token=False,
             pod_annotations=dict(FUSE_POD_ANNOTATIONS),
             service_account_annotations={"iam.gke.io/gcp-service-account": reader.email},

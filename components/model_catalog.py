@@ -7,6 +7,7 @@ warns that the waits are sized from it.
 """
 
 from dataclasses import dataclass
+from typing import Optional
 
 DEFAULT_MODEL = "openai/gpt-oss-120b"
 DEFAULT_SIZE_GB = 65.0
@@ -17,30 +18,38 @@ class KnownModel:
     size_gb: float
     gated: bool  # the Hugging Face repository asks users to accept a license: a token is needed
     source: str
+    # From the repository's config.json on huggingface.co:
+    kv_heads: Optional[int] = None  # num_key_value_heads: bounds heterogeneous TP (config/rules.py)
+    harmony: bool = False  # model_type gpt_oss: vLLM serves it with the Harmony encoding (components/harmony.py)
 
 
 KNOWN_MODELS = {
     DEFAULT_MODEL: KnownModel(
         DEFAULT_SIZE_GB, False,
         "~65 GB download (/work/shared/reference/llmd-pd-spec.md, 'the ~65 GB download'); Apache-2.0, not gated",
+        kv_heads=8, harmony=True,
     ),
     "openai/gpt-oss-20b": KnownModel(
         14.0, False,
         "HF model card openai/gpt-oss-20b: 21B parameters, MoE weights in MXFP4, 'run within 16GB of memory'; "
         "the repository's safetensors are ~13.8 GB; Apache-2.0, not gated",
+        kv_heads=8, harmony=True,
     ),
     "RedHatAI/Llama-3.3-70B-Instruct-FP8-dynamic": KnownModel(
         73.0, False,
         "HF safetensors metadata: 70.6B parameters, F8_E4M3 linear layers + BF16 embeddings and lm_head "
         "(~68.5 GB + ~4.2 GB); the first llm-d P/D guide's model; not gated",
+        kv_heads=8,
     ),
     "meta-llama/Llama-3.3-70B-Instruct": KnownModel(
         142.0, True,
         "HF safetensors metadata: 70.6B parameters in BF16 (2 bytes each); Llama 3.3 community license, gated",
+        kv_heads=8,
     ),
     "meta-llama/Llama-3.1-8B-Instruct": KnownModel(
         16.1, True,
         "HF safetensors metadata: 8.03B parameters in BF16 (2 bytes each); Llama 3.1 community license, gated",
+        kv_heads=8,
     ),
 }
 

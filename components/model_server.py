@@ -17,8 +17,6 @@ from components.kube import child, env_list, meta, resources
 from components.model_cache import IMAGE_USER, CacheWiring
 from components.names import (
     HF_TOKEN_KEY,
-    NIXL_PORT_NAME,
-    NIXL_SIDE_CHANNEL_PORT,
     POOL_TARGET_PORT,
     SIDECAR_PORT_NAME,
     VLLM_PORT_NAME,
@@ -169,10 +167,11 @@ def vllm_container(args: ModelServerArgs) -> dict:
         **{name: str(count) for name, count in wiring.rdma_resources.items()},
     }
     res = {"requests": requested, "limits": dict(requested)}
-    env = vllm.nixl_env() + env_list(args.cache.env)
+    env = vllm.nixl_env() + vllm.parallelism_env(spec) + env_list(args.cache.env)
     if args.hf_secret and args.cache.needs_hf_token:
         env.append({"name": HF_TOKEN_KEY, "valueFrom": {"secretKeyRef": {"name": args.hf_secret, "key": HF_TOKEN_KEY}}})
-    env += env_list({**wiring.env, **spec.env})
+    # The release's env for this role first, so the platform and the stack can override it.
+    env += env_list({**args.versions.profile.vllm.env.get(args.role, {}), **wiring.env, **spec.env})
     env += [
         {"name": name, "valueFrom": {"secretKeyRef": {"name": ref.secret, "key": ref.key}}}
         for name, ref in sorted(spec.secret_env.items())
@@ -182,11 +181,14 @@ def vllm_container(args: ModelServerArgs) -> dict:
         "image": args.versions.vllm_image,
         "imagePullPolicy": "IfNotPresent",
         "command": vllm.serve_command(wiring.prelude),
-        "args": vllm.serve_args(args.cache.model_ref, args.model, spec, port),
+        "args": vllm.serve_args(args.cache.model_ref, args.model, spec, port, args.versions.profile.vllm.flags),
         "env": env,
         "ports": [
             {"containerPort": port, "name": VLLM_PORT_NAME, "protocol": "TCP"},
-            {"containerPort": NIXL_SIDE_CHANNEL_PORT, "name": NIXL_PORT_NAME, "protocol": "TCP"},
+            *[
+                {"containerPort": nixl, "name": name, "protocol": "TCP"}
+                for name, nixl in args.release.nixl_ports(spec.data_parallel).items()
+            ],
         ],
         "resources": res,
         "startupProbe": {
@@ -229,13 +231,10 @@ def routing_sidecar(args: ModelServerArgs) -> dict:
         "imagePullPolicy": "IfNotPresent",
         # A native sidecar: starts before vLLM and lives as long as the pod.
         "restartPolicy": "Always",
+        # The release's flags (v0.5.0 --connector/--vllm-port; v0.9.0 --kv-connector/--model-server-port).
         "args": [
-            f"--port={POOL_TARGET_PORT}",
-            f"--vllm-port={args.release.vllm_port(args.role)}",
-            "--connector=nixlv2",
-            "--zap-encoder=json",
-            f"--zap-log-level={args.sidecar_log_level}",
-            "--secure-proxy=false",
+            arg.format(port=POOL_TARGET_PORT, model_server_port=args.release.vllm_port(args.role), log_level=args.sidecar_log_level)
+            for arg in args.versions.profile.sidecar.args
         ],
         "ports": [{"containerPort": POOL_TARGET_PORT, "name": SIDECAR_PORT_NAME, "protocol": "TCP"}],
         "readinessProbe": {"httpGet": {"path": "/health", "port": "sidecar"}, "periodSeconds": 5},

@@ -45,10 +45,11 @@ class Release:
     namespace: str
     suffix: str
     served_model: str
+    accelerator_vendor: str = "nvidia"
 
     @classmethod
     def from_config(cls, config: StackConfig) -> "Release":
-        return cls(config.namespace, config.release_suffix, config.model.served)
+        return cls(config.namespace, config.release_suffix, config.model.served, accelerator_vendor(config))
 
     # --- names -----------------------------------------------------------------------------
     @property
@@ -73,8 +74,18 @@ class Release:
         return f"gaie-{self.suffix}-{self.namespace}-epp"
 
     @property
+    def epp_metrics_scraper(self) -> str:
+        """ServiceAccount (and its token Secret) that scrapers present: it may only GET /metrics."""
+        return f"{self.epp}-metrics-scraper"
+
+    @property
     def epp_metrics_token(self) -> str:
-        return f"{self.epp}-metrics-reader"
+        return self.epp_metrics_scraper
+
+    @property
+    def epp_metrics_scraper_role(self) -> str:
+        # Cluster-scoped: /metrics is a non-resource URL.
+        return f"{self.epp_cluster_role}-metrics-scraper"
 
     @property
     def epp_monitor(self) -> str:
@@ -98,10 +109,6 @@ class Release:
     @property
     def model_cache(self) -> str:
         return f"{self.model_service}-model-cache"
-
-    @property
-    def compile_cache(self) -> str:
-        return f"{self.model_service}-compile-cache"
 
     @property
     def model_fill(self) -> str:
@@ -167,7 +174,20 @@ class Release:
         return {**self.pool_selector, "llm-d.ai/role": role}
 
     def role_labels(self, role: RoleName) -> dict[str, str]:
-        return {**self.role_selector(role), "llm-d.ai/model": model_label(self.served_model)}
+        """Pod labels: the selector's, plus the ones upstream's pods carry for dashboards and commands.
+
+        The guide's values (llm-d/llm-d guides/pd-disaggregation/ms-pd/values.yaml,
+        modelArtifacts.labels) put `llm-d.ai/hardware-vairant` (sic) and `llm-d.ai/accelerator-vendor`
+        on every model-server pod (llm-d-incubation/llm-d-modelservice@llm-d-modelservice-v0.4.5:
+        charts/llm-d-modelservice/templates/_helpers.tpl, "llm-d-modelservice.pdlabels"). Not in
+        any selector, so a Deployment's immutable selector is unchanged.
+        """
+        return {
+            **self.role_selector(role),
+            "llm-d.ai/model": model_label(self.served_model),
+            "llm-d.ai/accelerator-vendor": self.accelerator_vendor,
+            "llm-d.ai/hardware-vairant": "gpu",
+        }
 
     @property
     def gateway_selector(self) -> dict[str, str]:
@@ -196,8 +216,24 @@ class Release:
         return DECODE_VLLM_PORT if role == "decode" else POOL_TARGET_PORT
 
     @staticmethod
+    def nixl_ports(data_parallel: int) -> dict[str, int]:
+        """Every NIXL side-channel port of a pod, by port name: one per data-parallel rank.
+
+        vllm-project/vllm@v0.14.1:vllm/distributed/kv_transfer/kv_connector/v1/nixl_connector.py
+        (NixlConnectorScheduler.__init__): each engine listens on VLLM_NIXL_SIDE_CHANNEL_PORT +
+        parallel_config.data_parallel_index, which vllm/v1/engine/core.py sets to the engine's DP rank.
+        """
+        return {(NIXL_PORT_NAME if rank == 0 else f"{NIXL_PORT_NAME}-dp{rank}"): NIXL_SIDE_CHANNEL_PORT + rank for rank in range(data_parallel)}
+
+    @staticmethod
     def has_routing_sidecar(role: RoleName) -> bool:
         return role == "decode"
+
+
+def accelerator_vendor(config: StackConfig) -> str:
+    """The GPU vendor label value: the GPU resource's domain (nvidia.com/gpu: nvidia)."""
+    resource = getattr(config.platform, "gpu_resource", "nvidia.com/gpu")
+    return model_label(resource.split("/", 1)[0].split(".", 1)[0])
 
 
 def model_label(model: str) -> str:

@@ -139,12 +139,13 @@ def test_an_explicit_size_wins_over_the_catalog():
 
 
 def test_unknown_model_without_a_size_warns_that_waits_use_the_default():
-    run = run_stack("ib", {"model": {"name": "Qwen/Qwen3-32B"}})
+    # numKvHeads stated: the warning for unknown KV heads is tests/test_tp_rule.py's.
+    run = run_stack("ib", {"model": {"name": "Qwen/Qwen3-32B", "numKvHeads": 8}})
     assert run.error is None and run.registrations
     [warning] = run.warnings
     assert warning.startswith("llmd:model.sizeGb is not set for Qwen/Qwen3-32B, a model of unknown size")
     assert f"the default {DEFAULT_SIZE_GB:g} GB" in warning
-    assert run_stack("ib", {"model": {"name": "Qwen/Qwen3-32B", "sizeGb": 66}}).warnings == []
+    assert run_stack("ib", {"model": {"name": "Qwen/Qwen3-32B", "sizeGb": 66, "numKvHeads": 8}}).warnings == []
 
 
 def test_gated_model_without_a_token_warns_before_up():

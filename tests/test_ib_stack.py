@@ -126,18 +126,32 @@ def test_picker_rbac_is_read_only_plus_metrics_auth(ib):
     assert all(rule["verbs"] == ["get", "list", "watch"] for rule in role.inputs["rules"])
     cluster_role = ib.one("ClusterRole", f"gaie-pd-{NS}-epp")
     verbs = {v for rule in cluster_role.inputs["rules"] for v in rule["verbs"]}
-    assert verbs == {"create", "get"}
+    assert verbs == {"create"}
 
 
 def test_monitoring_objects(ib):
     monitor = ib.one("ServiceMonitor", "gaie-pd-epp-monitor")
-    token = ib.one("Secret", "gaie-pd-epp-metrics-reader")
+    token = ib.one("Secret", "gaie-pd-epp-metrics-scraper")
     assert token.inputs["type"] == "kubernetes.io/service-account-token"
     assert monitor.inputs["spec"]["endpoints"][0]["authorization"]["credentials"]["name"] == token.object_name
     assert {m.object_name for m in ib.kube("PodMonitor")} == {
         "ms-pd-llm-d-modelservice-prefill-podmonitor",
         "ms-pd-llm-d-modelservice-decode-podmonitor",
     }
+
+
+def test_scrapers_present_a_token_that_can_only_get_metrics(ib):
+    """The picker authorizes a scrape with a SubjectAccessReview for get on /metrics
+    (sigs.k8s.io/controller-runtime@v0.22.5:pkg/metrics/filters/filters.go); the token scrapers present
+    belongs to an account granted exactly that, not to the picker's (which lists pods, creates reviews)."""
+    token = ib.one("Secret", "gaie-pd-epp-metrics-scraper")
+    owner = token.inputs["metadata"]["annotations"]["kubernetes.io/service-account.name"]
+    picker = ib.one("Deployment", "gaie-pd-epp").inputs["spec"]["template"]["spec"]["serviceAccountName"]
+    assert owner != picker
+    bindings = [b for b in ib.kube("RoleBinding") + ib.kube("ClusterRoleBinding") if {"kind": "ServiceAccount", "name": owner, "namespace": NS} in b.inputs["subjects"]]
+    rules = [rule for b in bindings for rule in ib.one(b.inputs["roleRef"]["kind"], b.inputs["roleRef"]["name"]).inputs["rules"]]
+    assert rules == [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]
+    assert ib.one("ServiceAccount", owner).inputs["automountServiceAccountToken"] is False
 
 
 def test_monitoring_off_creates_no_monitors():

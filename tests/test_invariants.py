@@ -324,6 +324,13 @@ def test_ports_vllm_declares_its_port(objects):
     assert any(v.startswith("[ports]") and "does not declare that port" in v for v in found), found
 
 
+def test_ports_every_nixl_rank_is_declared(objects):
+    vllm = container(decode(objects), "vllm")
+    vllm["args"] += ["--data-parallel-size", "2"]
+    found = violations(objects)
+    assert any(v.startswith("[ports]") and "NIXL side channel listens on 5601" in v for v in found), found
+
+
 def test_vllm_reads_flags_like_vllm_does():
     """vLLM accepts `--a_b` for `--a-b`, `=` or a separate value, and the last occurrence wins."""
     flags = inv.parse_flags(["m", "--port", "8000", "--tensor-parallel-size", "2", "--tensor_parallel_size=8", "-dp", "2"])
@@ -333,8 +340,10 @@ def test_vllm_reads_flags_like_vllm_does():
 
 
 def test_gpus_equal_tp_times_dp(objects):
-    container(decode(objects), "vllm")["args"] += ["--data-parallel-size", "2"]
-    assert_one_kind(violations(objects), "gpus", "vLLM runs TP 4 x DP 2 = 8")
+    # The GPUs change, not DP: a second DP rank would also need its NIXL port declared and admitted.
+    resources = container(decode(objects), "vllm")["resources"]
+    resources["limits"]["nvidia.com/gpu"] = resources["requests"]["nvidia.com/gpu"] = "8"
+    assert_one_kind(violations(objects), "gpus", "limit is 8, vLLM runs TP 4 x DP 1 = 4")
 
 
 def test_gpus_extra_arg_that_overrides_tp(objects):

@@ -1,6 +1,11 @@
 """The shared model cache: one hub download per cluster, read-only in every pod, waited for by dependency."""
 
-from components import cold_start
+import hashlib
+import json
+import os
+import subprocess
+
+from components import cold_start, harmony
 from components.model_cache import fill_script
 from conftest import run_stack
 
@@ -45,7 +50,8 @@ def test_servers_mount_the_cache_read_only_and_never_reach_the_hub():
         assert mounts["/model-cache"]["readOnly"] is True
         volumes = {v["name"]: v for v in deployment.inputs["spec"]["template"]["spec"]["volumes"]}
         assert volumes["model-cache"]["persistentVolumeClaim"] == {"claimName": claim_of(run, "models").object_name, "readOnly": True}
-        assert volumes["compile-cache"]["persistentVolumeClaim"]["claimName"] == claim_of(run, "compile").object_name
+        # Each pod's own (see test_the_compile_cache_is_each_pods_own).
+        assert volumes["compile-cache"] == {"name": "compile-cache", "emptyDir": {}}
         assert env["VLLM_CACHE_ROOT"] == "/compile-cache"
 
 
@@ -88,6 +94,99 @@ def test_fill_script_is_idempotent():
     script = fill_script(MODEL)
     skip = script.index("exit 0")
     assert script.index(".complete") < skip < script.index("snapshot_download"), "re-runs must skip the download"
+
+
+# --- gpt-oss's Harmony encoding (components/harmony.py cites openai/harmony@v0.0.8 and vLLM 0.14.1) ---
+def env_of(container):
+    return {e["name"]: e.get("value") for e in container["env"]}
+
+
+def test_gpt_oss_servers_read_the_harmony_encoding_from_the_cache():
+    """openai-harmony reads $TIKTOKEN_ENCODINGS_BASE/o200k_base.tiktoken (src/tiktoken_ext/public_encodings.rs)."""
+    run = run_stack("ib")
+    fill = run.one("Job", FILL).inputs["spec"]["template"]["spec"]["containers"][0]
+    fill_env = env_of(fill)
+    assert fill_env["ENCODINGS_URL"] == "https://openaipublic.blob.core.windows.net/encodings/"
+    assert json.loads(fill_env["ENCODINGS"]) == {"o200k_base.tiktoken": "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"}
+    script = fill["command"][-1]
+    assert script.index("ENCODINGS_URL") < script.index("exit 0"), "a cache filled before must still get the encoding"
+    for role in ("prefill", "decode"):
+        env = env_of(vllm_of(run.one("Deployment", f"ms-pd-llm-d-modelservice-{role}")))
+        assert env["TIKTOKEN_ENCODINGS_BASE"] == fill_env["ENCODINGS_DIR"] == "/model-cache/tiktoken-encodings"
+        assert env["HF_HUB_OFFLINE"] == "1"
+
+
+def test_models_without_harmony_get_no_encoding():
+    run = run_stack("ib", {"model": {"name": "RedHatAI/Llama-3.3-70B-Instruct-FP8-dynamic"}})
+    fill = run.one("Job", FILL).inputs["spec"]["template"]["spec"]["containers"][0]
+    assert "ENCODINGS" not in env_of(fill) and "ENCODINGS_URL" not in fill["command"][-1]
+    assert "TIKTOKEN_ENCODINGS_BASE" not in env_of(vllm_of(run.one("Deployment", "ms-pd-llm-d-modelservice-decode")))
+
+
+def test_download_mode_keeps_upstreams_per_pod_encoding_download():
+    run = run_stack("ib", {"modelCache": {"mode": "download"}})
+    env = env_of(vllm_of(run.one("Deployment", "ms-pd-llm-d-modelservice-prefill")))
+    assert "TIKTOKEN_ENCODINGS_BASE" not in env
+    # An existing directory: openai-harmony creates only its default cache directory.
+    mounts = {m["mountPath"] for m in vllm_of(run.one("Deployment", "ms-pd-llm-d-modelservice-prefill"))["volumeMounts"]}
+    assert env["TIKTOKEN_RS_CACHE_DIR"] in mounts
+
+
+def _stage(tmp_path, content: bytes, expected: str):
+    source = tmp_path / "source"
+    source.mkdir(exist_ok=True)
+    (source / "o200k_base.tiktoken").write_bytes(content)
+    env = {
+        **os.environ,
+        "ENCODINGS_URL": source.as_uri() + "/",
+        "ENCODINGS_DIR": str(tmp_path / "cache"),
+        "ENCODINGS": json.dumps({"o200k_base.tiktoken": expected}),
+    }
+    return subprocess.run(["bash", "-c", "set -euo pipefail\n" + harmony.FILL_STEP], env=env, capture_output=True, text=True)
+
+
+def test_the_staging_step_checks_the_sha256_and_never_leaves_a_partial_file(tmp_path):
+    good = b"aGVsbG8= 0\n"
+    bad = _stage(tmp_path, good, "0" * 64)
+    assert bad.returncode != 0 and "expected " + "0" * 64 in bad.stderr
+    assert list((tmp_path / "cache").iterdir()) == []
+    ok = _stage(tmp_path, good, hashlib.sha256(good).hexdigest())
+    assert ok.returncode == 0, ok.stderr
+    assert (tmp_path / "cache" / "o200k_base.tiktoken").read_bytes() == good
+    again = _stage(tmp_path, good, hashlib.sha256(good).hexdigest())
+    assert "already staged" in again.stdout
+
+
+def test_which_models_use_harmony():
+    from components.config.model import ModelConfig  # noqa: PLC0415
+
+    assert ModelConfig().uses_harmony  # openai/gpt-oss-120b: model_type gpt_oss
+    assert ModelConfig.model_validate({"name": "unsloth/gpt-oss-20b-BF16"}).uses_harmony
+    assert not ModelConfig.model_validate({"name": "Qwen/Qwen3-32B"}).uses_harmony
+    assert not ModelConfig.model_validate({"harmony": False}).uses_harmony
+    assert ModelConfig.model_validate({"name": "acme/renamed-finetune", "harmony": True}).uses_harmony
+
+
+def test_the_compile_cache_is_each_pods_own():
+    """vLLM 0.14.1 hashes every VLLM_* variable but an ignore list into the torch.compile cache key
+    (vllm-project/vllm@v0.14.1:vllm/envs.py compile_factors, used by vllm/compilation/backends.py);
+    VLLM_NIXL_SIDE_CHANNEL_HOST is the pod IP and not ignored, so a shared cache would never be reused."""
+    for run in (run_stack("ib"), run_stack("ib", {"modelCache": {"mode": "download"}})):
+        assert not [c for c in run.kube("PersistentVolumeClaim") if "compile" in c.object_name]
+        for role in ("prefill", "decode"):
+            deployment = run.one("Deployment", f"ms-pd-llm-d-modelservice-{role}")
+            volumes = {v["name"]: v for v in deployment.inputs["spec"]["template"]["spec"]["volumes"]}
+            assert volumes["compile-cache"] == {"name": "compile-cache", "emptyDir": {}}
+            env = env_of(vllm_of(deployment))
+            assert env["VLLM_CACHE_ROOT"] == "/compile-cache"
+            assert next(e for e in vllm_of(deployment)["env"] if e["name"] == "VLLM_NIXL_SIDE_CHANNEL_HOST")["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+
+
+def test_a_shared_compile_cache_is_refused_with_the_reason():
+    from test_bad_input import assert_stopped_cleanly  # noqa: PLC0415
+
+    run = run_stack("ib", {"modelCache": {"persistentCompileCache": True}}, expect_error=True)
+    assert_stopped_cleanly(run, "llmd:modelCache.persistentCompileCache", "VLLM_NIXL_SIDE_CHANNEL_HOST (the pod IP)")
 
 
 def test_fill_script_installs_the_pinned_hub_client_only_when_the_image_lacks_it(tmp_path):

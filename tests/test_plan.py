@@ -169,7 +169,7 @@ def test_bad_config_gives_the_programs_message_and_exit_2(tmp_path, capsys):
     expected = str(run_program("ib", stack_config("ib", {"prefill": prefill}), expect_error=True).error)
     result = make_plan("ib", tmp_path / "api", overrides={"prefill": prefill})
     assert result.exit_code == 2 and result.error == expected
-    assert "prefill.tensorParallel: is 8, greater than decode.tensorParallel (4)" in expected
+    assert "prefill.tensorParallel: is 8, wider than decode.tensorParallel (4) and at or above the model's 8 KV heads" in expected
     assert main(["--stack", "ib", "--out", str(tmp_path / "cli"), "--set", "prefill.tensorParallel=8"]) == 2
     captured = capsys.readouterr()
     assert captured.err.strip() == expected and captured.out == ""

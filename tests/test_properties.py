@@ -274,6 +274,15 @@ IMAGES = {
     "fillImage": ["python:3.12-slim", "python:3.13-slim", "registry.local:5000/hf-downloader:1.28"],
     "inferencePerfImage": ["quay.io/inference-perf/inference-perf:v0.4.0"],
 }
+# Images of another release than versions.llmd are refused: a stack on v0.9.0 draws its own.
+LLMD_RELEASES = ["v0.5.0", "v0.9.0"]
+RELEASE_IMAGES = {
+    "v0.9.0": {
+        "vllmImage": ["ghcr.io/llm-d/llm-d-cuda:v0.9.0", "vllm/vllm-openai:v0.26.0"],
+        "schedulerImage": ["ghcr.io/llm-d/llm-d-router-endpoint-picker:v0.10.0", "registry.local:5000/llm-d/epp:v0.10.0"],
+        "routingSidecarImage": ["ghcr.io/llm-d/llm-d-router-disagg-sidecar:v0.10.0"],
+    }
+}
 DIGEST = st.text("0123456789abcdef", min_size=64, max_size=64)
 
 
@@ -390,10 +399,10 @@ GKE_ROLE_FIELDS = block(
 
 @st.composite
 def roles(draw, gpus_per_node: int, max_pods: Optional[int] = None) -> dict:
-    """Both role blocks: TP a power of two, TP x DP fits a node, prefill TP <= decode TP."""
+    """Both role blocks: TP a power of two, TP x DP fits a node (`finish` makes the TPs fit the KV heads)."""
     decode_tp = draw(st.sampled_from([p for p in POW2 if p <= gpus_per_node]))
     decode_dp = draw(st.integers(1, min(8, gpus_per_node // decode_tp)))
-    prefill_tp = draw(st.sampled_from([p for p in POW2 if p <= decode_tp]))
+    prefill_tp = draw(st.sampled_from([p for p in POW2 if p <= gpus_per_node]))
     prefill_dp = draw(st.integers(1, min(8, gpus_per_node // prefill_tp)))
     if max_pods is None:
         prefill_replicas, decode_replicas = draw(REPLICAS), draw(REPLICAS)
@@ -440,6 +449,8 @@ def common_blocks(gke: bool = False) -> dict:
             "maxModelLen": st.one_of(st.sampled_from([256, 8192, 32000, 131072]), st.integers(256, 10**6)),
             "blockSize": st.sampled_from([16, 32, 64, 128]),
             "sizeGb": st.floats(min_value=0.01, max_value=5000, allow_nan=False, allow_infinity=False),
+            "numKvHeads": st.sampled_from([1, 2, 4, 8, 16, 64, 128]),
+            "harmony": st.booleans(),
         },
     )
     storage_class = st.lists(dns_label(20), min_size=1, max_size=2).map(".".join)
@@ -449,7 +460,7 @@ def common_blocks(gke: bool = False) -> dict:
             "mode": st.sampled_from(["shared", "download"]),
             "size": MEMORY,
             "storageClass": storage_class,
-            "persistentCompileCache": st.booleans(),
+            "persistentCompileCache": st.just(False),
             **({"bucket": st.from_regex(r"\A[a-z0-9][-a-z0-9_]{1,40}[a-z0-9]\Z")} if gke else {}),
         },
     )
@@ -518,6 +529,16 @@ def finish(draw, config: dict, blocks: dict, providers: list[str]) -> tuple[dict
         value = draw(strategy)
         if value is not None:
             config[key] = value
+    llmd = draw(st.one_of(st.none(), st.sampled_from(LLMD_RELEASES)))
+    if llmd is not None:
+        versions = config.setdefault("versions", {})
+        versions["llmd"] = llmd
+        for key, choices in RELEASE_IMAGES.get(llmd, {}).items():
+            if key in versions:
+                versions[key] = draw(image(choices))
+        pool = config["platform"].get("gpuPool", {})
+        if llmd == "v0.9.0" and pool.get("gpuDriverVersion") == "DEFAULT":
+            pool["gpuDriverVersion"] = "LATEST"  # CUDA 13 needs the 580 branch (rules._release_driver)
     provider = draw(st.sampled_from(providers))  # drawn on its own so that every provider is well covered
     if provider != "istio" or draw(st.booleans()):
         config.setdefault("gateway", {})["provider"] = provider
@@ -539,6 +560,13 @@ def finish(draw, config: dict, blocks: dict, providers: list[str]) -> tuple[dict
     if cache.get("mode", "shared") == "download" or config["platform"]["kind"] != "gke":
         if bytes_of(cache.get("size", "250Gi")) < size_gb * 1e9:
             config.setdefault("modelCache", {})["size"] = f"{math.ceil(size_gb * draw(st.sampled_from([1, 1.25, 2])))}G"
+    # Prefill and decode TP must fit the model's KV heads (rules._nixl_tp_ratio); where they do
+    # not, or the model's KV heads are unknown, state enough heads for both.
+    p, d = role_spec(config, "prefill")["tensorParallel"], role_spec(config, "decode")["tensorParallel"]
+    model = config.get("model", {})
+    heads = model.get("numKvHeads") or getattr(KNOWN_MODELS.get(model.get("name", "openai/gpt-oss-120b")), "kv_heads", None)
+    if p != d and (heads is None or (p > d and p >= heads) or (p < heads < d)):
+        config.setdefault("model", {})["numKvHeads"] = 2 * max(p, d)
     needs_token = draw(st.booleans()) and draw(st.booleans())
     if needs_token:
         config.setdefault("model", {})["requiresToken"] = True
@@ -709,6 +737,7 @@ def assert_deploys_correctly(platform: str, config: dict, token: Optional[str]) 
     stack = typed(platform, config, token)  # a generator bug if this raises
     result = run(platform, config, token)
     objects = result.kube()
+    # Against the CRD versions of the config's release profile and its gateway provider's CRDs.
     errors = [e for obj in objects for e in validator_for(stack).errors(obj.inputs)]
     assert errors == [], errors
     context = Context.from_stack_config(stack, ([token] if token else []) + ([API_KEY] if needs_api_key(config) else []))
@@ -978,6 +1007,8 @@ OUT_OF_RANGE: list[tuple] = [
     (("model", "maxModelLen"), st.sampled_from([255, 0, -1]), ("ib", "gke")),
     (("model", "blockSize"), st.sampled_from([48, 256, 0]), ("ib", "gke")),
     (("model", "sizeGb"), st.sampled_from([0, -1.5, 0.0]), ("ib", "gke")),
+    (("model", "numKvHeads"), st.sampled_from([0, -8, 1025]), ("ib", "gke")),
+    (("modelCache", "persistentCompileCache"), st.just(True), ("ib", "gke")),
     (("modelCache", "mode"), st.sampled_from(["lazy", "Shared"]), ("ib", "gke")),
     (("modelCache", "size"), BAD_QUANTITY, ("ib", "gke")),
     (("modelCache", "bucket"), st.sampled_from(["UPPER", "a", "has space"]), ("ib", "gke")),
@@ -995,6 +1026,7 @@ OUT_OF_RANGE: list[tuple] = [
     (("pricing", "gpuHour"), st.sampled_from([-10.5]), ("ib", "gke")),
     (("pricing", "systemNodeHour"), st.sampled_from([-1]), ("ib", "gke")),
     *[(("versions", key), BAD_IMAGE, ("ib", "gke")) for key in IMAGES],
+    (("versions", "llmd"), st.sampled_from(["v0.7.0", "0.9.0", "latest", "v0.10.0"]), ("ib", "gke")),
     (("platform", "context"), st.sampled_from(["", "  "]), ("ib",)),
     (("platform", "gpusPerNode"), st.sampled_from([0, 17]), ("ib",)),
     (("platform", "gpuResource"), st.sampled_from(["gpu", "NVIDIA.com/GPU", "nvidia.com/"]), ("ib",)),
@@ -1046,9 +1078,11 @@ def gpus_per_node(platform: str, config: dict) -> int:
     return 8 if platform == "gke" else config["platform"].get("gpusPerNode", 8)
 
 
-@mutation("prefill TP > decode TP", lambda p, c, t: 2 * role_spec(c, "decode")["tensorParallel"] * role_spec(c, "prefill").get("dataParallel", 1) <= gpus_per_node(p, c))
+@mutation("prefill TP wider than decode and at or above the KV heads", lambda p, c, t: 2 * role_spec(c, "decode")["tensorParallel"] * role_spec(c, "prefill").get("dataParallel", 1) <= gpus_per_node(p, c))
 def _nixl(data, platform, config, token):
-    config.setdefault("prefill", {})["tensorParallel"] = 2 * role_spec(config, "decode")["tensorParallel"]
+    wider = 2 * role_spec(config, "decode")["tensorParallel"]
+    config.setdefault("prefill", {})["tensorParallel"] = wider
+    config.setdefault("model", {})["numKvHeads"] = data.draw(st.sampled_from([h for h in (1, 2, 4, 8, 16) if h <= wider]))
     return config, token, "prefill.tensorParallel"
 
 
@@ -1406,9 +1440,17 @@ def test_the_generators_cover_every_config_key():
     def collect_gke(case):
         _walk_keys(case[0], seen)
 
+    # The reservation block's optional keys sit behind two draws (capacity kind, then each key): walk
+    # the block's own generator too, so derandomized sampling cannot hide a key that is generated.
+    @examples(30)
+    @given(RESERVATION)
+    def collect_reservation(reservation):
+        _walk_keys(reservation, seen, ("platform", "gpuPool", "capacity"))
+
     collect_ib()
     if GKE_RUN is not None:
         collect_gke()
+        collect_reservation()
     wanted: set[str] = set()
     _model_keys(StackConfig, wanted)
     missing = sorted(wanted - seen - NOT_GENERATED)

@@ -151,3 +151,32 @@ def test_release_suffix_renames_everything():
     first_pool = default.one("InferencePool").inputs["spec"]["selector"]["matchLabels"]
     for template in pod_templates(second).values():
         assert not selects(first_pool, template["metadata"]["labels"]), "one release's pool selects the other's pods"
+
+
+def test_every_nixl_side_channel_port_is_declared(run):
+    """vLLM listens on VLLM_NIXL_SIDE_CHANNEL_PORT + DP rank (vllm-project/vllm@v0.14.1:
+    vllm/distributed/kv_transfer/kv_connector/v1/nixl_connector.py, NixlConnectorScheduler)."""
+    for deployment in model_servers(run).values():
+        vllm = next(c for c in containers(deployment.inputs["spec"]["template"]) if c["name"] == "vllm")
+        env = {e["name"]: e.get("value") for e in vllm["env"]}
+        dp = int(arg_after(vllm["args"], "--data-parallel-size")) if "--data-parallel-size" in vllm["args"] else 1
+        declared = {p["containerPort"] for p in vllm["ports"]}
+        wanted = {int(env["VLLM_NIXL_SIDE_CHANNEL_PORT"]) + rank for rank in range(dp)}
+        assert wanted <= declared, (deployment.object_name, wanted, declared)
+        assert len({p["name"] for p in vllm["ports"]}) == len(vllm["ports"])
+
+
+def test_pods_carry_upstreams_parallelism_env_and_hardware_labels(run):
+    """As llm-d-incubation/llm-d-modelservice@llm-d-modelservice-v0.4.5:charts/llm-d-modelservice/
+    templates/_helpers.tpl sets them (parallelismEnv; pdlabels from the guide's modelArtifacts.labels)."""
+    for deployment in model_servers(run).values():
+        template = deployment.inputs["spec"]["template"]
+        labels = template["metadata"]["labels"]
+        assert labels["llm-d.ai/accelerator-vendor"] == "nvidia" and labels["llm-d.ai/hardware-vairant"] == "gpu"
+        assert "llm-d.ai/hardware-vairant" not in deployment.inputs["spec"]["selector"]["matchLabels"]
+        vllm = next(c for c in containers(template) if c["name"] == "vllm")
+        env = {e["name"]: e.get("value") for e in vllm["env"]}
+        args = vllm["args"]
+        tp = arg_after(args, "--tensor-parallel-size")
+        dp = arg_after(args, "--data-parallel-size") if "--data-parallel-size" in args else "1"
+        assert (env["TP_SIZE"], env["DP_SIZE"], env["DP_SIZE_LOCAL"]) == (tp, dp, dp)

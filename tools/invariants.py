@@ -47,15 +47,23 @@ def is_unknown(value: Any) -> bool:
 # --- names this program uses (kept here so the policy pack does not import the program) -----------
 VLLM_CONTAINER = "vllm"
 READ_VERBS = frozenset({"get", "list", "watch"})
-# What the endpoint picker reads: (apiGroup, resource).
+# What the endpoint picker reads: (apiGroup, resource). llm-d Router v0.10.0 (llm-d v0.9.0) also
+# watches the llm-d.ai objectives and rewrites when their CRDs exist
+# (llm-d/llm-d-router@v0.10.0:pkg/epp/server/controller_config.go:33-92).
 EPP_READS = frozenset(
     {
         ("", "pods"),
         ("inference.networking.k8s.io", "inferencepools"),
         ("inference.networking.x-k8s.io", "inferenceobjectives"),
         ("inference.networking.x-k8s.io", "inferencemodelrewrites"),
+        ("llm-d.ai", "inferenceobjectives"),
+        ("llm-d.ai", "inferencemodelrewrites"),
     }
 )
+# The routing sidecar's flag naming the local model server's port, by precedence: llm-d Router
+# v0.10.0's --model-server-port wins over the deprecated --vllm-port, v0.5.0's only one
+# (llm-d/llm-d-router@v0.10.0:pkg/sidecar/proxy/options.go:366-371).
+SIDECAR_PORT_FLAGS = ("--model-server-port", "--vllm-port")
 # Metrics authentication (kube-rbac-proxy style): the only writes any of our roles may grant.
 REVIEW_CREATES = frozenset(
     {("authentication.k8s.io", "tokenreviews"), ("authorization.k8s.io", "subjectaccessreviews")}
@@ -449,6 +457,7 @@ class Context:
     node_selectors: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # role -> declared
     node_pools: Sequence[NodePool] = ()
     secret_values: frozenset = frozenset()
+    epp_rejected_flags: frozenset = frozenset()  # flags the release's picker refuses (its profile)
 
     @classmethod
     def from_stack_config(cls, config: Any, secret_values: Iterable[str] = ()) -> "Context":
@@ -469,6 +478,7 @@ class Context:
             tolerations=roles,
             node_selectors=selectors,
             secret_values=frozenset(secret_values),
+            epp_rejected_flags=frozenset(config.versions.profile.epp.rejected_flags),
         )
 
 
@@ -587,6 +597,8 @@ def check_epp_serves_pool(objects: Sequence[Obj], context: Context = Context()) 
             out.append(f"{tag}: {where(picker)} has no container with --pool-name")
             continue
         flags = parse_flags(_list(container.get("args")))
+        for flag in sorted(set(flags) & set(context.epp_rejected_flags)):
+            out.append(f"{tag}: picker {where(picker)} sets {flag}, which its release refuses at start (the picker exits)")
         if flags.get("--pool-name") != name_of(pool):
             out.append(f"{tag}: picker {where(picker)} serves pool {flags.get('--pool-name')!r}, not {name_of(pool)!r}")
         if flags.get("--pool-namespace", ns) != ns:
@@ -678,8 +690,27 @@ def vllm_port(container: Mapping[str, Any]) -> int:
     return _int(parse_flags(_list(container.get("args"))).get("--port", "8000")) or 0
 
 
+def nixl_ports(container: Mapping[str, Any]) -> list[int]:
+    """NIXL side-channel ports: VLLM_NIXL_SIDE_CHANNEL_PORT (vLLM's default 5600) + each DP rank.
+
+    vllm-project/vllm@v0.14.1: vllm/envs.py (default) and
+    vllm/distributed/kv_transfer/kv_connector/v1/nixl_connector.py (NixlConnectorScheduler).
+    """
+    flags = parse_flags(_list(container.get("args")))
+    if "--kv-transfer-config" not in flags or "NixlConnector" not in flags["--kv-transfer-config"]:
+        return []
+    env = {e.get("name"): e.get("value") for e in map(_map, _list(container.get("env")))}
+    base = _int(env.get("VLLM_NIXL_SIDE_CHANNEL_PORT") or 5600) or 5600
+    dp = _int(flags.get("--data-parallel-size", "1")) or 1
+    return [base + rank for rank in range(dp)]
+
+
 def _sidecar(pod_spec: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
-    return next((c for _, c in all_containers(pod_spec) if "--vllm-port" in parse_flags(_list(c.get("args")))), None)
+    return next((c for _, c in all_containers(pod_spec) if set(SIDECAR_PORT_FLAGS) & set(parse_flags(_list(c.get("args"))))), None)
+
+
+def sidecar_forward_port(flags: Mapping[str, str]) -> Optional[str]:
+    return next((flags[f] for f in SIDECAR_PORT_FLAGS if f in flags), None)
 
 
 def check_ports_agree(objects: Sequence[Obj], context: Context = Context()) -> list[str]:
@@ -692,6 +723,9 @@ def check_ports_agree(objects: Sequence[Obj], context: Context = Context()) -> l
             port = vllm_port(c)
             if _container_port(c, port) is None:
                 out.append(f"{tag}: vLLM listens on {port} (--port) but its container does not declare that port")
+            for nixl in nixl_ports(c):
+                if _container_port(c, nixl) is None:
+                    out.append(f"{tag}: vLLM's NIXL side channel listens on {nixl} but its container does not declare that port")
             for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
                 handler = _map(_map(c.get(probe)).get("httpGet")) or _map(_map(c.get(probe)).get("tcpSocket"))
                 if handler and _container_port(c, handler.get("port")) != port:
@@ -713,8 +747,8 @@ def check_ports_agree(objects: Sequence[Obj], context: Context = Context()) -> l
                     if _container_port(sidecar, target) is None:
                         out.append(f"{tag}: routing sidecar does not declare the pool's target port {target}")
                     for c in vllm:
-                        if _int(flags.get("--vllm-port")) != vllm_port(c):
-                            out.append(f"{tag}: routing sidecar forwards to {flags.get('--vllm-port')}, vLLM listens on {vllm_port(c)}")
+                        if _int(sidecar_forward_port(flags)) != vllm_port(c):
+                            out.append(f"{tag}: routing sidecar forwards to {sidecar_forward_port(flags)}, vLLM listens on {vllm_port(c)}")
                         if vllm_port(c) == target:
                             out.append(f"{tag}: vLLM and the routing sidecar both listen on {target}")
                 else:

@@ -14,7 +14,6 @@ Strict as in `kubectl apply --validate=strict`: an unknown field is an error.
 """
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import pathlib
@@ -30,7 +29,7 @@ from referencing import Registry, Resource
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Kinds whose project publishes no CRD schema to validate against; only their metadata is checked.
-# (kgateway's GatewayParameters has one now: the `_alt/kgateway-v2.1.1` set.)
+# (kgateway's GatewayParameters has one now: the `kgateway-v2.1.1` set, picked by the gateway provider.)
 NO_PUBLISHED_SCHEMA: frozenset[tuple[str, str]] = frozenset()
 _BUILTIN_SCHEMAS = pathlib.Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
 
@@ -107,25 +106,50 @@ def _json_schema_kind(schema: dict, stem: str, path: pathlib.Path) -> str:
     raise ValueError(f"{path}: cannot infer the kind (no properties.kind.enum, and '{stem}' not in description)")
 
 
+_SCHEMA_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def _group_dirs(crd_dir: pathlib.Path, alt_set: str) -> list[pathlib.Path]:
+    """The API-group folders of `_alt/<alt_set>`: its subfolders, or itself when it names one group."""
+    base = crd_dir / "_alt" / alt_set
+    if not base.is_dir():
+        raise FileNotFoundError(f"CRD set {alt_set!r} not found: no folder {base}")
+    if any(p.is_file() and p.suffix in _SCHEMA_SUFFIXES for p in base.iterdir()):
+        return [base]
+    return sorted(p for p in base.iterdir() if p.is_dir())
+
+
+def schema_files(crd_dir: pathlib.Path, crd_sets: tuple[str, ...] = (),
+                 groups_removed: tuple[str, ...] = ()) -> list[pathlib.Path]:
+    """The default set (every file outside `_*` folders), with each API group that an `_alt/` set in
+    `crd_sets` provides taken from that set instead, and the groups in `groups_removed` left out."""
+    overrides = [d for alt_set in crd_sets for d in _group_dirs(crd_dir, alt_set)]
+    replaced = {d.name for d in overrides} | set(groups_removed)
+    files = [path for path in crd_dir.rglob("*")
+             if path.is_file() and path.suffix in _SCHEMA_SUFFIXES
+             and not any(part.startswith("_") for part in path.relative_to(crd_dir).parts[:-1])
+             and path.relative_to(crd_dir).parts[0] not in replaced]
+    files += [path for d in overrides for path in d.rglob("*") if path.is_file() and path.suffix in _SCHEMA_SUFFIXES]
+    return sorted(files)
+
+
 # CRDs the program needs that the shared set lacks, kept with the code (Istio's AuthorizationPolicy).
 REPO_CRD_DIR = pathlib.Path(__file__).resolve().parent / "crds"
 
 
-def _all_crd_schemas(crd_dir: pathlib.Path) -> Iterator[tuple[str, str, dict, pathlib.Path]]:
-    shared = list(_crd_schemas(crd_dir))
+def _all_crd_schemas(crd_dir: pathlib.Path, crd_sets: tuple[str, ...] = (),
+                     groups_removed: tuple[str, ...] = ()) -> Iterator[tuple[str, str, dict, pathlib.Path]]:
+    shared = list(_crd_schemas(crd_dir, crd_sets, groups_removed))
     known = {(api_version, kind) for api_version, kind, _, _ in shared}
     yield from shared
     if REPO_CRD_DIR.is_dir() and REPO_CRD_DIR.resolve() != crd_dir.resolve():
         yield from (entry for entry in _crd_schemas(REPO_CRD_DIR) if entry[:2] not in known)
 
 
-def _crd_schemas(crd_dir: pathlib.Path) -> Iterator[tuple[str, str, dict, pathlib.Path]]:
+def _crd_schemas(crd_dir: pathlib.Path, crd_sets: tuple[str, ...] = (),
+                 groups_removed: tuple[str, ...] = ()) -> Iterator[tuple[str, str, dict, pathlib.Path]]:
     """Yield (apiVersion, kind, openAPIV3Schema, file) for every served version of every CRD."""
-    for path in sorted(crd_dir.rglob("*")):
-        rel = path.relative_to(crd_dir)
-        if path.suffix not in (".yaml", ".yml", ".json") or not path.is_file() \
-                or any(part.startswith("_") for part in rel.parts[:-1]):
-            continue
+    for path in schema_files(crd_dir, crd_sets, groups_removed):
         if path.suffix == ".json":  # one already-converted version: <group>/<kind>_<version>.json
             schema = json.loads(path.read_text())
             stem, _, version = path.stem.rpartition("_")
@@ -233,10 +257,10 @@ def _api_version(gvk: dict) -> str:
 class SchemaValidator:
     def __init__(self, crd_dir: str | os.PathLike, kubernetes_version: str = "1.33.0",
                  no_schema_allowed: set[tuple[str, str]] | frozenset = frozenset(), program_crds: bool = False,
-                 sets: tuple[str, ...] = ()):
+                 crd_sets: tuple[str, ...] = (), groups_removed: tuple[str, ...] = ()):
         """`program_crds`: also the CRDs kept with the program (REPO_CRD_DIR) for kinds `crd_dir` lacks.
-        `sets`: extra CRD folders under `crd_dir` (e.g. `_alt/kgateway-v2.1.1`) read beside the default
-        files, as a deployment's gateway provider needs them (components/gateway/select.py `crd_schema_sets`)."""
+        `crd_sets` / `groups_removed`: the CRD versions of a release (`schema_files`); the release
+        profile's `crd_sets` and `crd_groups_removed` (components/releases/)."""
         self.no_schema_allowed = set(no_schema_allowed)
         self.kubernetes_version = self._schema_version(kubernetes_version)
         self._builtin_dir = _BUILTIN_SCHEMAS / f"v{self.kubernetes_version}-local-strict"
@@ -246,13 +270,9 @@ class SchemaValidator:
         self._crd: dict[tuple[str, str], Any] = {}
         self._served: dict[str, list[str]] = {}  # kind -> apiVersions served by CRDs
         origin: dict[tuple[str, str], pathlib.Path] = {}
-        extra = [pathlib.Path(crd_dir) / name for name in sets]
-        missing = [str(root) for root in extra if not root.is_dir()]
-        if missing:
-            raise FileNotFoundError(f"CRD schema folder(s) {', '.join(missing)} do not exist")
-        schemas = _all_crd_schemas(pathlib.Path(crd_dir)) if program_crds else _crd_schemas(pathlib.Path(crd_dir))
-        extra_schemas = (entry for root in extra for entry in _crd_schemas(root))
-        for api_version, kind, schema, path in itertools.chain(schemas, extra_schemas):
+        sets = (pathlib.Path(crd_dir), tuple(crd_sets), tuple(groups_removed))
+        schemas = _all_crd_schemas(*sets) if program_crds else _crd_schemas(*sets)
+        for api_version, kind, schema, path in schemas:
             if (api_version, kind) in origin:
                 raise ValueError(f"{api_version}/{kind} is defined twice: {origin[api_version, kind]} and {path}")
             origin[api_version, kind] = path

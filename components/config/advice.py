@@ -25,6 +25,22 @@ def check(config: "StackConfig", token_present: bool) -> list[str]:
         notes += _placeholder_project(config.platform.project)
         notes += _zone(config.platform.zone)
     notes += _model(config, token_present)
+    notes += _release(config)
+    return notes
+
+
+def _release(config: "StackConfig") -> list[str]:
+    """What the chosen llm-d release needs that the config cannot show (its profile's data)."""
+    profile, notes = config.versions.profile, []
+    if profile.min_nvidia_driver and config.platform.kind == "existing":
+        notes.append(f"llmd:versions.llmd is {profile.name}, whose model-server images are CUDA 13: the GPU nodes need "
+                     f"NVIDIA driver {profile.min_nvidia_driver} or newer (`nvidia-smi` on a node; on the GPU Operator, "
+                     f"its driver version). This program cannot check or change the driver of an existing cluster.")
+    scheduler = config.scheduler
+    for field in sorted(set(profile.scheduler.unused_keys) & scheduler.model_fields_set):
+        key = type(scheduler).model_fields[field].alias
+        notes.append(f"llmd:scheduler.{key} has no effect with versions.llmd {profile.name} (its scheduler config has "
+                     f"no such parameter); remove it.")
     return notes
 
 
@@ -48,6 +64,12 @@ def _model(config: "StackConfig", token_present: bool) -> list[str]:
         notes.append(f"llmd:model.sizeGb is not set for {model.name}, a model of unknown size: the startup probes and "
                      f"Pulumi's timeouts are sized for the default {DEFAULT_SIZE_GB:g} GB of weights. Set model.sizeGb "
                      f"to the repository's size (e.g. `pulumi config set --path model.sizeGb 140`).")
+    p, d = config.prefill.tensor_parallel, config.decode.tensor_parallel
+    if p != d and model.kv_heads is None:
+        notes.append(f"llmd:model.numKvHeads is not set for {model.name}, a model of unknown KV heads: prefill.tensorParallel "
+                     f"({p}) and decode.tensorParallel ({d}) differ, which vLLM's NIXL connector supports only for some "
+                     f"head counts, so this could not be checked. Set model.numKvHeads to num_key_value_heads from the "
+                     f"model's config.json (e.g. `pulumi config set --path model.numKvHeads 8`).")
     if is_gated(model.name) and not token_present:
         notes.append(f"llmd:hfToken is not set and {model.name} is gated on Hugging Face: the download will be refused. "
                      f"Accept the license on its page, then `pulumi config set --secret hfToken <token>` "

@@ -32,13 +32,15 @@ def check_gke(config: "StackConfig") -> list[Problem]:
     """Rules of the gke platform that involve several keys (zone vs region, capacity options...)."""
     gke: GkeClusterConfig = config.platform
     machine = _machine(gke.gpu_pool)
+    versions = _versions(gke)
     return [
         # Selectors are checked against a valid GPU shape only: a wrong shape is the one problem to fix.
         *(_node_selectors(config, gke) if not machine else []),
         *_cluster_name(gke),
         *_zone(gke),
         *machine,
-        *_versions(gke),
+        *versions,
+        *([] if versions else _release_driver(config, gke)),  # one problem per key
         *_capacity(gke),
         *_system_pool(gke.system_pool),
         *_ranges(gke),
@@ -124,6 +126,21 @@ def _versions(gke: GkeClusterConfig) -> list[Problem]:
             )
         )
     return problems
+
+
+def _release_driver(config: "StackConfig", gke: GkeClusterConfig) -> list[Problem]:
+    """The release's CUDA needs a driver branch that only some GKE driver settings install."""
+    profile = config.versions.profile
+    setting = gke.gpu_pool.gpu_driver_version
+    if setting in profile.gke_gpu_driver_versions:
+        return []
+    return [
+        Problem(
+            "platform.gpuPool.gpuDriverVersion",
+            f"is {setting}, but llm-d {profile.name}'s images are CUDA 13 and need NVIDIA driver "
+            f"{profile.min_nvidia_driver}+; set it to {' or '.join(profile.gke_gpu_driver_versions)}.",
+        )
+    ]
 
 
 def version_thresholds(gke: GkeClusterConfig) -> list[tuple[str, str, str]]:

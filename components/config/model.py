@@ -22,6 +22,7 @@ from components.config.base import (
     Quantity,
     Strict,
 )
+from components import releases
 from components.config.gke import GkeClusterConfig
 from components.model_catalog import DEFAULT_MODEL, DEFAULT_SIZE_GB, KNOWN_MODELS
 from components.versions import Versions
@@ -81,12 +82,16 @@ class RoleConfig(Strict):
         return self.tensor_parallel * self.data_parallel
 
 
-# The guide's topology: 4 prefill pods at TP1, 1 decode pod at TP4. A stack's role block is laid
-# over these, so `prefill: {replicas: 2}` keeps the rest.
-ROLE_DEFAULTS = {
-    "prefill": {"replicas": 4, "tensorParallel": 1, "cpu": "8", "memory": "64Gi"},
-    "decode": {"replicas": 1, "tensorParallel": 4, "cpu": "16", "memory": "64Gi"},
-}
+# The guide's topology of the release profile (v0.5.0: 4 prefill pods at TP1, 1 decode pod at TP4;
+# v0.9.0: 8 x TP1, 2 x TP4). A stack's role block is laid over these, so `prefill: {replicas: 2}`
+# keeps the rest.
+ROLE_DEFAULTS = releases.thaw(releases.profile(releases.DEFAULT).role_defaults)
+
+
+def role_defaults(llmd: object) -> dict:
+    """The topology defaults of the profile a stack names (the default profile's for a bad name)."""
+    name = llmd if isinstance(llmd, str) and llmd in releases.profiles() else releases.DEFAULT
+    return releases.thaw(releases.profile(name).role_defaults)
 
 
 def default_prefill() -> RoleConfig:
@@ -106,6 +111,11 @@ class ModelConfig(Strict):
     # Bytes of weights fetched from the hub per download (gpt-oss-120b: about 65 GB). Left out, a
     # model of components/model_catalog.py gets its own size; any other model gets this default.
     size_gb: float = Field(default=DEFAULT_SIZE_GB, gt=0)
+    # num_key_value_heads of the model's config.json; known models' values are in model_catalog.
+    num_kv_heads: Optional[int] = Field(default=None, ge=1, le=1024)
+    # Whether vLLM serves it with the Harmony encoding (config.json model_type gpt_oss); default:
+    # known models' value, else whether the name says gpt-oss.
+    harmony: Optional[bool] = None
 
     @model_validator(mode="before")
     @classmethod
@@ -118,6 +128,18 @@ class ModelConfig(Strict):
     @property
     def served(self) -> str:
         return self.served_name or self.name
+
+    @property
+    def kv_heads(self) -> Optional[int]:
+        known = KNOWN_MODELS.get(self.name)
+        return self.num_kv_heads or (known.kv_heads if known else None)
+
+    @property
+    def uses_harmony(self) -> bool:
+        if self.harmony is not None:
+            return self.harmony
+        known = KNOWN_MODELS.get(self.name)
+        return known.harmony if known else "gpt-oss" in self.name.lower()
 
 
 class ModelCacheConfig(Strict):
@@ -133,8 +155,20 @@ class ModelCacheConfig(Strict):
     storage_class: Optional[str] = None
     # GKE: bucket for the weights (default: derived from project and release, globally unique).
     bucket: Optional[Annotated[str, StringConstraints(pattern=r"^[a-z0-9][-a-z0-9_.]{1,61}[a-z0-9]$")]] = None
-    # Keep vLLM's torch.compile cache across restarts (shared, per release).
-    persistent_compile_cache: bool = True
+    # Retired: true is refused (see _no_shared_compile_cache); the key stays so old stacks get the reason.
+    persistent_compile_cache: bool = False
+
+    @field_validator("persistent_compile_cache")
+    @classmethod
+    def _no_shared_compile_cache(cls, value: bool) -> bool:
+        if value:
+            raise ValueError(
+                "a shared compile cache is not offered: vLLM 0.14.1 keys torch.compile's cache with every "
+                "VLLM_* variable (vllm/envs.py compile_factors), VLLM_NIXL_SIDE_CHANNEL_HOST (the pod IP) "
+                "included, so a restarted pod never reuses it and the volume fills with dead entries. Remove "
+                "the key (each pod compiles into its own volume, as upstream)"
+            )
+        return value
 
 
 class BenchmarkStage(Strict):
@@ -343,7 +377,9 @@ class StackConfig(Strict):
     @classmethod
     def _role_defaults(cls, data):
         if isinstance(data, dict):
-            for role, defaults in ROLE_DEFAULTS.items():
-                if isinstance(data.get(role), dict):
-                    data = {**data, role: {**defaults, **data[role]}}
+            versions = data.get("versions")
+            llmd = versions.get("llmd") if isinstance(versions, dict) else None
+            for role, defaults in role_defaults(llmd).items():
+                if isinstance(data.get(role), dict) or (llmd is not None and role not in data):
+                    data = {**data, role: {**defaults, **(data.get(role) or {})}}
         return data

@@ -11,6 +11,18 @@ from components.gateway import crds as crd_bundles
 from components.gateway.select import PROVIDERS, gateway_backend
 from components.vllm import MANAGED_ENV, managed_flag
 
+# Where each managed vLLM flag comes from, for the message.
+MANAGED_FLAG_SOURCE = {
+    "--model": "model.name (the hub id, or the shared cache's path; it is vLLM's first argument)",
+    "--port": "the release's ports (the pool and the routing sidecar must agree on it)",
+    "--served-model-name": "model.servedName",
+    "--tensor-parallel-size": "{role}.tensorParallel",
+    "--data-parallel-size": "{role}.dataParallel",
+    "--block-size": "model.blockSize",
+    "--kv-transfer-config": "the NIXL KV connector the P/D path needs (a dotted key replaces the whole JSON)",
+    "--max-model-len": "model.maxModelLen",
+}
+
 
 @dataclass(frozen=True)
 class SecretInput:
@@ -29,6 +41,7 @@ def check(config: StackConfig, hf_token: SecretInput, api_key: SecretInput = Sec
         problems += _fits_node(role_name, role, config.platform.gpus_per_node)
         problems += _managed_inputs(role_name, role)
     problems += _hf_token(config, hf_token)
+    problems += [Problem(key, why) for key, why in config.versions.release_mismatches()]
     problems += security_rules.check(config, api_key)
     problems += _gateway_fits_platform(config)
     problems += gateway_backend(config.gateway.provider).config_problems(config)
@@ -45,17 +58,45 @@ def check(config: StackConfig, hf_token: SecretInput, api_key: SecretInput = Sec
 
 
 def _nixl_tp_ratio(config: StackConfig) -> list[Problem]:
+    """Heterogeneous TP as vLLM 0.14.1's NIXL connector allows it (decode reads prefill's KV).
+
+    vllm-project/vllm@v0.14.1:vllm/distributed/kv_transfer/kv_connector/v1/nixl_connector.py,
+    NixlConnectorWorker._validate_remote_agent_handshake, with TpKVTopology in
+    vllm/distributed/kv_transfer/kv_connector/utils.py: the TP sizes must divide each other (powers
+    of two here); a TP at or above the model's KV heads replicates them (one per GPU,
+    `is_kv_replicated`); prefill wider than decode fails when prefill replicates ("Num kv_heads >
+    tp_size and P TP > D TP case, not supported"); decode wider than prefill needs the KV block
+    sizes to line up, which fails when only decode replicates (prefill TP < KV heads < decode TP).
+    For MLA models vLLM counts num_key_value_heads the same way; only the last case is stricter here
+    than vLLM (MLA skips that block check), and it needs a decode TP above e.g. DeepSeek's 128 heads.
+    """
     p, d = config.prefill.tensor_parallel, config.decode.tensor_parallel
-    if p <= d:
+    if p == d:
         return []
-    return [
-        Problem(
-            "prefill.tensorParallel",
-            f"is {p}, greater than decode.tensorParallel ({d}); the NIXL KV connector cannot move KV "
-            f"from a wider prefill to a narrower decode. Set prefill.tensorParallel to at most {d}, "
-            f"or raise decode.tensorParallel to {p}.",
-        )
-    ]
+    heads = config.model.kv_heads
+    if heads is None:
+        return []  # unknown model: config/advice.py warns that the rule could not be checked
+    if p > d and p >= heads:
+        return [
+            Problem(
+                "prefill.tensorParallel",
+                f"is {p}, wider than decode.tensorParallel ({d}) and at or above the model's {heads} KV heads: each "
+                f"prefill GPU then holds a replicated KV head, and vLLM 0.14.1's NIXL connector cannot split "
+                f"replicated KV for a narrower decode (the KV handshake fails). Set prefill.tensorParallel to at "
+                f"most {max(d, heads // 2)}, or raise decode.tensorParallel to {p}.",
+            )
+        ]
+    if d > p and p < heads < d:
+        return [
+            Problem(
+                "decode.tensorParallel",
+                f"is {d}, above the model's {heads} KV heads while prefill.tensorParallel ({p}) is below them: "
+                f"decode GPUs then hold replicated KV heads and prefill GPUs several, KV blocks vLLM 0.14.1's "
+                f"NIXL connector cannot map onto each other (the KV handshake fails). Set decode.tensorParallel "
+                f"to at most {heads}, or prefill.tensorParallel to at least {heads}.",
+            )
+        ]
+    return []
 
 
 def _fits_node(name: str, role: RoleConfig, gpus_per_node: int) -> list[Problem]:
@@ -76,11 +117,12 @@ def _managed_inputs(name: str, role: RoleConfig) -> list[Problem]:
     for i, arg in enumerate(role.extra_args):
         flag = managed_flag(arg)
         if flag:
+            source = MANAGED_FLAG_SOURCE[flag.split(" ", 1)[0]].format(role=name)
             problems.append(
                 Problem(
                     f"{name}.extraArgs[{i}]",
-                    f"sets {flag}, which the program derives from the config (model.*, {name}.tensorParallel, "
-                    f"{name}.dataParallel); set it there instead.",
+                    f"is {arg!r}, which vLLM 0.14.1 reads as {flag}; the program sets that flag from {source}. "
+                    "Set it there instead, or remove the argument.",
                 )
             )
     problems += _env_block(f"{name}.env", role.env)
@@ -94,7 +136,7 @@ def _env_block(path: str, env: dict[str, str]) -> list[Problem]:
     problems = []
     for key in env:
         if key in MANAGED_ENV:
-            problems.append(Problem(f"{path}.{key}", "is set by the program (NIXL side channel, model cache, HF token); remove it."))
+            problems.append(Problem(f"{path}.{key}", "is set by the program (NIXL side channel, model cache, Harmony encoding, HF token); remove it."))
         elif CREDENTIAL_ENV_NAME.search(key):
             where = path.rsplit(".", 1)[0]
             problems.append(

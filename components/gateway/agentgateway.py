@@ -72,7 +72,7 @@ class Agentgateway(InClusterProxy):
         return _lineage(versions).class_name
 
     def schema_sets(self, versions: Versions) -> tuple[str, ...]:
-        return (f"_alt/agentgateway-{versions.agentgateway_chart}",)
+        return (f"agentgateway-{versions.agentgateway_chart}",)
 
     def control_plane(self, build: GatewayBuild, crds: list[pulumi.Resource]) -> list[pulumi.Resource]:
         parent, name, version = build.parent, build.name, build.versions.agentgateway_chart

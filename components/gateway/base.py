@@ -99,7 +99,7 @@ class GatewayBackend:
         return self.name
 
     def schema_sets(self, versions: Versions) -> tuple[str, ...]:
-        """CRD schema folders under $LLMD_CRD_DIR (e.g. `_alt/kgateway-v2.1.1`) this provider's objects need."""
+        """CRD schema sets (folders under $LLMD_CRD_DIR/_alt, e.g. `kgateway-v2.1.1`) this provider's objects need."""
         return ()
 
     def control_plane(self, build: GatewayBuild, crds: list[pulumi.Resource]) -> list[pulumi.Resource]:

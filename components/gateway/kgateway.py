@@ -23,7 +23,7 @@ class Kgateway(InClusterProxy):
     default_proxy_resources = proxy_sizing(cpu_request="100m", memory_request="128Mi", cpu_limit="2", memory_limit="1Gi")
 
     def schema_sets(self, versions: Versions) -> tuple[str, ...]:
-        return (f"_alt/kgateway-{versions.kgateway_chart}",)
+        return (f"kgateway-{versions.kgateway_chart}",)
 
     def control_plane(self, build: GatewayBuild, crds: list[pulumi.Resource]) -> list[pulumi.Resource]:
         parent, name, version = build.parent, build.name, build.versions.kgateway_chart

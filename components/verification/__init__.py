@@ -5,15 +5,33 @@ derives its environment from the same `Release` as the pool, the pods and the EP
 selectors, ports and URLs it checks cannot disagree with what was deployed.
 """
 
+import re
 from pathlib import Path
+from typing import Optional
 
 from components.names import EPP_METRICS_PORT, ROLES, Release
+from components.releases import Metrics
 
 SCRIPT = Path(__file__).with_name("verify_pd.py")
+# The script's metric-name constants that differ between releases: Metrics field -> script constant.
+RELEASE_METRICS = {"pd_decision": "PD_DECISION"}
 
 
-def script_text() -> str:
-    return SCRIPT.read_text(encoding="utf-8")
+def script_text(metrics: Optional[Metrics] = None) -> str:
+    """The script as shipped in the Job's ConfigMap, with the release's metric names in its constants.
+
+    verify_pd.py stays a runnable script whose constants are the v0.5.0 names; a release that renamed
+    a metric gets the same script with that one assignment rewritten.
+    """
+    text = SCRIPT.read_text(encoding="utf-8")
+    for field, constant in RELEASE_METRICS.items():
+        if metrics is None:
+            continue
+        pattern = re.compile(rf'^{constant} = "[^"]*"$', re.MULTILINE)
+        text, count = pattern.subn(f'{constant} = "{getattr(metrics, field)}"', text)
+        if count != 1:
+            raise ValueError(f"{SCRIPT.name}: expected one `{constant} = \"...\"` line, found {count}")
+    return text
 
 
 def job_env(release: Release, gateway_url: str, **overrides: str) -> dict[str, str]:

@@ -76,10 +76,11 @@ class Verification(pulumi.ComponentResource):
             subjects=[service_account(job_name, ns)],
             opts=child(self, depends_on + [metrics_reader, account]),
         )
+        text = script_text(config.versions.profile.metrics)  # with the release's metric names
         script = k8s.core.v1.ConfigMap(
             f"{name}-script",
             metadata=meta(job_name, ns, labels),
-            data={SCRIPT.name: script_text()},
+            data={SCRIPT.name: text},
             opts=child(self, depends_on),
         )
         env = gateway_url.apply(
@@ -87,7 +88,7 @@ class Verification(pulumi.ComponentResource):
             + ([api_key.env()] if api_key else [])
         )
         # The script is read once, at start: a new script is a new pod template, so the Job runs again.
-        template_annotations = {"llm-d.ai/verifies": serving_fingerprint(config), SCRIPT_HASH_ANNOTATION: content_hash(script_text())}
+        template_annotations = {"llm-d.ai/verifies": serving_fingerprint(config), SCRIPT_HASH_ANNOTATION: content_hash(text)}
         if api_key and api_key.external:
             template_annotations[EXTERNAL_SECRETS_ANNOTATION] = api_key.secret
         self.job = k8s.batch.v1.Job(
@@ -136,8 +137,11 @@ class Verification(pulumi.ComponentResource):
 
 def serving_fingerprint(config: StackConfig) -> str:
     """Changes whenever anything that serves changes; the Job then runs again."""
+    # The release profile shows in the images it pins; its name alone would change every stack's fingerprint.
     served = config.model_dump(
-        mode="json", include={"platform", "model", "model_cache", "prefill", "decode", "scheduler", "gateway", "versions"}
+        mode="json",
+        include={"platform", "model", "model_cache", "prefill", "decode", "scheduler", "gateway", "versions"},
+        exclude={"versions": {"llmd"}},
     )
     return hashlib.sha256(json.dumps(served, sort_keys=True).encode()).hexdigest()[:16]
 

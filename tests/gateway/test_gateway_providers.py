@@ -141,8 +141,8 @@ def test_unknown_agentgateway_chart_line_is_refused():
 
 @pytest.mark.parametrize("provider,kind,sets", [
     ("istio", None, ()),
-    ("kgateway", "GatewayParameters", ("_alt/kgateway-v2.1.1",)),
-    ("agentgateway", "AgentgatewayParameters", ("_alt/agentgateway-v2.2.0-beta.3",)),
+    ("kgateway", "GatewayParameters", ("kgateway-v2.1.1",)),
+    ("agentgateway", "AgentgatewayParameters", ("agentgateway-v2.2.0-beta.3",)),
 ])
 def test_objects_validate_against_the_providers_crd_set(runs, validator, provider, kind, sets):
     """The validator picks the provider's CRD set (components/gateway/select.py crd_schema_sets): both
@@ -162,7 +162,7 @@ def test_objects_validate_against_the_providers_crd_set(runs, validator, provide
 
 def test_agentgateway_v1_objects_validate_against_their_own_set():
     overrides = {"gateway": {"provider": "agentgateway"}, "versions": {"agentgatewayChart": "v1.1.0"}}
-    assert crd_schema_sets(validate(stack_config("ib", overrides), set(), "ib", PROJECT)) == ("_alt/agentgateway-v1.1.0",)
+    assert crd_schema_sets(validate(stack_config("ib", overrides), set(), "ib", PROJECT)) == ("agentgateway-v1.1.0",)
     run = run_stack("ib", overrides)
     chosen = validator_for(("ib", overrides))
     assert [e for obj in run.kube() for e in chosen.errors(obj.inputs)] == []

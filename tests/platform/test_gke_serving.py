@@ -58,7 +58,11 @@ def test_metrics_go_to_google_managed_prometheus(gke):
     monitors = {m.object_name: m for m in gke.kube("PodMonitoring")}
     epp = monitors["gaie-pd-epp-monitor"]
     endpoint = epp.inputs["spec"]["endpoints"][0]
-    assert endpoint["authorization"]["credentials"]["secret"]["name"] == "gaie-pd-epp-metrics-reader"
+    assert endpoint["authorization"]["credentials"]["secret"]["name"] == "gaie-pd-epp-metrics-scraper"
+    token = gke.one("Secret", "gaie-pd-epp-metrics-scraper")
+    assert token.inputs["metadata"]["annotations"]["kubernetes.io/service-account.name"] == "gaie-pd-epp-metrics-scraper"
+    scraper = gke.one("ClusterRole", "gaie-pd-llm-d-pd-epp-metrics-scraper")
+    assert scraper.inputs["rules"] == [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]
     epp_pods = gke.one("Deployment", "gaie-pd-epp").inputs["spec"]["template"]["metadata"]["labels"]
     assert all(epp_pods[k] == v for k, v in epp.inputs["spec"]["selector"]["matchLabels"].items())
     binding = gke.one("RoleBinding", "gaie-pd-epp-metrics-token-reader")
@@ -146,3 +150,12 @@ def test_flex_start_rollouts_wait_for_gpu_nodes_to_appear(gke):
     assert decode.custom_timeouts["create"] == cold_start.rollout_wait(65, "gcs", 90 * 60)
     script = decode.inputs["spec"]["template"]["spec"]["containers"][0]["command"][2]
     assert script.index("test -f /usr/local/gib/scripts/set_nccl_env.sh") < script.index("source /usr/local/gib")
+
+
+def test_the_gcs_cache_stages_gpt_oss_harmony_encoding(gke):
+    """The fill Job writes o200k_base.tiktoken into the bucket; servers read it, offline (components/harmony.py)."""
+    fill = gke.one("Job", "ms-pd-llm-d-modelservice-model-fill").inputs["spec"]["template"]["spec"]["containers"][0]
+    assert {e["name"]: e.get("value") for e in fill["env"]}["ENCODINGS_DIR"] == "/model-cache/tiktoken-encodings"
+    decode = gke.one("Deployment", "ms-pd-llm-d-modelservice-decode").inputs["spec"]["template"]["spec"]
+    vllm = next(c for c in decode["containers"] if c["name"] == "vllm")
+    assert {e["name"]: e.get("value") for e in vllm["env"]}["TIKTOKEN_ENCODINGS_BASE"] == "/model-cache/tiktoken-encodings"

@@ -27,6 +27,10 @@ class Scenario:
     prefill_moves: bool = True
     decode_moves: bool = True
     decision: str | None = "prefill-decode"  # None: the EPP never exposes the P/D decision counter
+    # The EPP's decision counter and its other labels (llm-d Router v0.10.0: llm_d_epp_disagg_decision_total
+    # with plugin_name and plugin_type, pkg/epp/framework/plugins/scheduling/profilehandler/disagg/metrics.go:79-90).
+    decision_metric: str = "llm_d_inference_scheduler_pd_decision_total"
+    decision_labels: str = ""
     kv_moves: bool = True
     kv_failed: int = 0
     kv_seconds: float = 0.004
@@ -225,8 +229,9 @@ class FakeCluster:
             return self._reply(h, 401, "Unauthorized", "text/plain")
         lines = ["# HELP inference_pool_ready_pods The number of ready pods", "inference_pool_ready_pods{name=\"gaie-pd\"} 3"]
         if self.s.decision is not None:
-            lines.append("# TYPE llm_d_inference_scheduler_pd_decision_total counter")
-            lines += [f'llm_d_inference_scheduler_pd_decision_total{{decision_type="{d}",model_name="{_escape(MODEL)}"}} {v}'
+            metric = self.s.decision_metric
+            lines.append(f"# TYPE {metric} counter")
+            lines += [f'{metric}{{{self.s.decision_labels}decision_type="{d}",model_name="{_escape(MODEL)}"}} {v}'
                       for d, v in self.decisions.items()]
         self._reply(h, 200, "\n".join(lines) + "\n", "text/plain")
 

@@ -79,7 +79,11 @@ def make_plan(
     own = {k: v for k, v in config.items() if ":" not in k}  # not the providers' keys (gcp:project, ...)
     typed = validate_config({**own, **dict.fromkeys(secrets, PLACEHOLDER_SECRET)}, set(secrets), stack, PROJECT)
     records = make_records(run.registrations, hidden)
-    checked, invalid = validate.check(run.registrations, validator or validate.default_validator(sets=crd_schema_sets(typed)))
+    # The CRD versions of the stack's release profile, plus the gateway provider's own CRDs.
+    profile = typed.versions.profile
+    sets = tuple(dict.fromkeys((*profile.crd_sets, *crd_schema_sets(typed))))
+    validator = validator or validate.default_validator(crd_sets=sets, groups_removed=profile.crd_groups_removed)
+    checked, invalid = validate.check(run.registrations, validator)
     kube_urns = {r.urn for r in run.registrations if r.is_kube_object}
     write.prepare(out)
     files = write.write(out, stack, records, kube_urns)

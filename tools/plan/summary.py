@@ -59,6 +59,7 @@ def key_facts(registrations: list[Registration], config: StackConfig) -> list[st
         lines.append("topology:  no model-server workload registered")
     lines.append(f"gateway:   {_gateway(registrations, config)}")
     lines.append(f"exposure:  {exposure_of(config).summary()}")
+    lines.append(f"llm-d:     {_release(config)}")
     lines += [("versions:  " if i == 0 else " " * 11) + line for i, line in enumerate(versions(registrations))]
     return lines
 
@@ -166,6 +167,16 @@ def _gateway(registrations: list[Registration], config: StackConfig) -> str:
     classes = sorted({(r.inputs.get("spec") or {}).get("gatewayClassName", "?") for r in registrations
                       if r.is_kube_object and r.kind == "Gateway"})
     return f"{config.gateway.provider} (GatewayClass {', '.join(classes) or 'none: no Gateway registered'})"
+
+
+def _release(config: StackConfig) -> str:
+    profile = config.versions.profile
+    line = f"{profile.name} (versions.llmd)"
+    if profile.min_nvidia_driver:
+        line += f"; model-server images need NVIDIA driver >= {profile.min_nvidia_driver} on the GPU nodes (CUDA 13)"
+        if config.platform.kind == "gke":
+            line += f", from gpuPool.gpuDriverVersion {config.platform.gpu_pool.gpu_driver_version}"
+    return line
 
 
 def versions(registrations: list[Registration]) -> list[str]:

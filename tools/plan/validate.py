@@ -43,31 +43,34 @@ def k8s_schema() -> ModuleType:
     return _k8s_schema
 
 
-def default_validator(crd_dir: Optional[os.PathLike] = None, sets: tuple[str, ...] = ()):
-    """`sets`: the extra CRD folders the deployment needs (components/gateway/select.py `crd_schema_sets`)."""
+def default_validator(crd_dir: Optional[os.PathLike] = None, crd_sets: tuple[str, ...] = (),
+                      groups_removed: tuple[str, ...] = ()):
+    """The validator for the CRD versions of a release (its profile's `crd_sets`, `crd_groups_removed`)."""
     module = k8s_schema()
     try:
         crd_dir = crd_dir or module.crd_dir_from_env()
-        return _validator(str(Path(crd_dir).resolve()), tuple(sets))
+        return _validator(str(Path(crd_dir).resolve()), tuple(crd_sets), tuple(groups_removed))
     except FileNotFoundError as error:
         raise PlanInputError(str(error)) from None
 
 
 @lru_cache(maxsize=4)
-def _validator(crd_dir: str, sets: tuple[str, ...] = ()):
+def _validator(crd_dir: str, crd_sets: tuple[str, ...] = (), groups_removed: tuple[str, ...] = ()):
     module = k8s_schema()
     source = Path(crd_dir)
-    mirror = CACHE_ROOT / _fingerprint(source, Path(module.__file__), sets)
+    mirror = CACHE_ROOT / _fingerprint(source, Path(module.__file__), crd_sets, groups_removed)
     if (mirror / _COMPLETE).is_file():
         return module.SchemaValidator(mirror, no_schema_allowed=NO_SCHEMA_ALLOWED, program_crds=True)
-    validator = module.SchemaValidator(source, no_schema_allowed=NO_SCHEMA_ALLOWED, program_crds=True, sets=sets)  # all its checks
-    _write_mirror(module, [source, *(source / name for name in sets)], mirror)
+    validator = module.SchemaValidator(source, no_schema_allowed=NO_SCHEMA_ALLOWED, program_crds=True, crd_sets=crd_sets,
+                                       groups_removed=groups_removed)  # all its checks
+    _write_mirror(module, source, mirror, crd_sets, groups_removed)
     return validator
 
 
-def _fingerprint(crd_dir: Path, validator_source: Path, sets: tuple[str, ...] = ()) -> str:
+def _fingerprint(crd_dir: Path, validator_source: Path, crd_sets: tuple[str, ...] = (),
+                 groups_removed: tuple[str, ...] = ()) -> str:
     digest = hashlib.sha256(validator_source.read_bytes())
-    digest.update(repr(sets).encode())
+    digest.update(json.dumps([crd_sets, groups_removed]).encode())
     for path in sorted(crd_dir.rglob("*")):
         if path.is_file():
             stat = path.stat()
@@ -75,13 +78,14 @@ def _fingerprint(crd_dir: Path, validator_source: Path, sets: tuple[str, ...] = 
     return digest.hexdigest()[:24]
 
 
-def _write_mirror(module: ModuleType, sources: list[Path], mirror: Path) -> None:
+def _write_mirror(module: ModuleType, source: Path, mirror: Path, crd_sets: tuple[str, ...] = (),
+                  groups_removed: tuple[str, ...] = ()) -> None:
     """<group>/<kind>_<version>.json per served version: the layout the validator reads as JSON."""
     tmp = mirror.with_name(f".tmp-{os.getpid()}-{mirror.name}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tmp.mkdir(parents=True)
-        for api_version, kind, schema, _ in (entry for source in sources for entry in module._crd_schemas(source)):
+        for api_version, kind, schema, _ in module._crd_schemas(source, crd_sets, groups_removed):
             group, version = api_version.rsplit("/", 1)
             properties = dict(schema.get("properties") or {})
             # Only for the validator to recover the CamelCase kind; it replaces `kind` at the root.
