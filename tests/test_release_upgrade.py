@@ -86,20 +86,26 @@ def test_epp_rolls_onto_its_new_config(upgrade):
 
 
 def test_crds_are_upgraded_before_the_objects_that_need_them(upgrade):
+    """The CRDs are typed resources from vendored files (components/gateway/crds/): Gateway API v1.5.1
+    (standard-install.yaml's CRDs) and GAIE v1.5.0 (v1-manifests.yaml: the v1 InferencePool only)."""
     old, new, *_ = upgrade
-    crds = {r["name"]: r for r in new.values() if r["type"] == "kubernetes:yaml/v2:ConfigFile"}
-    gaie, gateway_api = crds["gateway-inference-extension-crds"], crds["gateway-gateway-api-crds"]
-    assert gaie["inputs"]["file"].endswith("/v1.5.0/v1-manifests.yaml")
-    assert gateway_api["inputs"]["file"].endswith("/v1.5.1/standard-install.yaml")
+    crd = lambda name: by_name(new, "CustomResourceDefinition", name)  # noqa: E731
+    pools, routes = crd("inferencepools.inference.networking.k8s.io"), crd("httproutes.gateway.networking.k8s.io")
+    assert pools["inputs"]["metadata"]["annotations"]["inference.networking.k8s.io/bundle-version"] == "v1.5.0"
+    assert routes["inputs"]["metadata"]["annotations"]["gateway.networking.k8s.io/bundle-version"] == "v1.5.1"
     pool = by_name(new, "InferencePool", "gaie-pd")
-    assert depends_on(new, pool["urn"], gaie["urn"])  # appProtocol needs the v1.5.0 schema
+    assert depends_on(new, pool["urn"], pools["urn"])  # appProtocol needs the v1.5.0 schema
     route = next(r for r in new.values() if r["inputs"].get("kind") == "HTTPRoute")
     gateway = next(r for r in new.values() if r["inputs"].get("kind") == "Gateway")
     for needs in (route, gateway):
-        assert depends_on(new, needs["urn"], gateway_api["urn"])
+        assert depends_on(new, needs["urn"], routes["urn"])
     istiod = next(r for r in new.values() if r["name"] == "gateway-istiod")
-    assert istiod["inputs"]["version"] == "1.29.2" and depends_on(new, istiod["urn"], gateway_api["urn"])
-    assert {r["urn"] for r in old.values()} == {r["urn"] for r in new.values()}  # nothing created or deleted
+    assert istiod["inputs"]["version"] == "1.29.2" and depends_on(new, istiod["urn"], routes["urn"])
+    # Only CRD resources come and go (ListenerSet/TLSRoute added; GAIE's x-k8s.io CRDs no longer pinned),
+    # and those that go are retained: the engine forgets them, the cluster keeps them and their objects.
+    changed = {r["urn"] for r in old.values()} ^ {r["urn"] for r in new.values()}
+    assert changed and all("CustomResourceDefinition" in urn for urn in changed)
+    assert all(old[urn]["options"]["retainOnDelete"] for urn in changed if urn in old)
 
 
 def test_the_plan_states_the_release_and_its_driver_need(upgrade):
@@ -116,7 +122,8 @@ def test_engine_steps_of_the_upgrade():
 
     before, after = run_stack("ib"), run_stack("ib", {"versions": {"llmd": "v0.9.0"}})
     plan = steps(before, after)
-    kinds = {r.urn: (r.kind, r.object_name) for r in after.registrations if r.is_kube_object}
+    # Steps also name what only `before` has (CRDs v0.9.0 no longer pins: retained, so forgotten).
+    kinds = {r.urn: (r.kind, r.object_name) for r in before.registrations + after.registrations if r.is_kube_object}
     assert REPLACE_CREATE_FIRST not in plan.values(), {kinds[u]: s for u, s in plan.items() if s == REPLACE_CREATE_FIRST}
     step_of = {kinds[u]: s for u, s in plan.items()}
     for name in GPU_DEPLOYMENTS:

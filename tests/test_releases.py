@@ -16,7 +16,7 @@ import yaml
 
 from components.config.load import validate
 from components.releases import profile, profiles
-from conftest import HF_TOKEN, release_validator, run_stack
+from conftest import HF_TOKEN, release_validator, run_stack, validator_for
 from tools import invariants as inv
 from tools.mock_runtime import stack_config
 
@@ -48,9 +48,9 @@ def test_v090_plans_validate_against_the_release_crds_and_hold_every_invariant(s
     overrides = {**V090, "gateway": {"provider": "kgateway"}} if stack == "ib-kgateway" else V090
     run = {"ib": ib9, "gke": gke9}.get(stack) or run_stack("ib", overrides)
     stack = stack.split("-")[0]
-    validator = release_validator("v0.9.0")
-    assert [e for r in run.kube() for e in validator.errors(r.inputs)] == []
     config = stack_config(stack, overrides)
+    validator = validator_for(validate(config, set(), stack, "llmd"))  # the release's CRDs and the provider's
+    assert [e for r in run.kube() for e in validator.errors(r.inputs)] == []
     context = inv.Context.from_stack_config(validate(config, {"hfToken"}, stack, "llmd"), [HF_TOKEN])
     assert inv.check_run(run, context) == []
 
