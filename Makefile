@@ -3,6 +3,8 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 STACK ?= ib
+# pytest-xdist workers for `make test` (the suite is CPU-bound; CI machines have 2 cores).
+TEST_WORKERS ?= 2
 OUT ?= build/plan/$(STACK)
 # Real CRD schemas the tests validate custom resources against (see README, "Tests").
 LLMD_CRD_DIR ?= $(abspath ../shared/crds)
@@ -18,7 +20,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 venv: $(VENV)/.installed
 
 test: venv
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 plan: venv
 	$(PY) -m tools.plan --stack $(STACK) --out $(OUT) $(if $(BASE),--base $(BASE))

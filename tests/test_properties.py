@@ -768,7 +768,7 @@ def assert_follows_config(result: ProgramRun, stack: StackConfig) -> None:
     assert bool(result.kube("Namespace", stack.namespace)) == stack.create_namespace
 
 
-@examples(80)
+@examples(40)
 @given(ib_configs())
 def test_every_valid_ib_config_deploys_correctly(case):
     config, token = case
@@ -777,7 +777,7 @@ def test_every_valid_ib_config_deploys_correctly(case):
 
 
 @needs_gke
-@examples(25)
+@examples(20)
 @given(gke_configs())
 def test_every_valid_gke_config_deploys_correctly(case):
     config, token = case
