@@ -193,7 +193,8 @@ def reaches(run, source_labels, source_ns, target_labels, port_name):
         if not all(target_labels.get(k) == v for k, v in spec["podSelector"]["matchLabels"].items()):
             continue
         for rule in spec["ingress"]:
-            if any(p["port"] == port_name for p in rule["ports"]) and any(_peer_admits(peer, source_labels, source_ns) for peer in rule["from"]):
+            # A rule without `ports` admits every port (networking.k8s.io/v1 NetworkPolicyIngressRule).
+            if any(p["port"] == port_name for p in rule.get("ports", [{"port": port_name}])) and any(_peer_admits(peer, source_labels, source_ns) for peer in rule["from"]):
                 return True
     return False
 
@@ -241,11 +242,14 @@ def test_authorizer_only_from_the_gateway(ib_public):
     assert policy["spec"]["ingress"] == [{"from": [{"podSelector": {"matchLabels": R.gateway_selector}}], "ports": [{"protocol": "TCP", "port": 8080}]}]
 
 
-def test_data_parallel_side_channel_ports():
+def test_the_other_role_reaches_every_port_for_nixl_and_ucx_over_tcp():
+    """NIXL's side channel is 5600 + the DP rank (vLLM 0.14.1 nixl_connector.py), and UCX's TCP transport,
+    the fallback without RDMA, listens on ephemeral ports: the other role may reach any port, and only it."""
     config = typed("ib", {"prefill": {"replicas": 2, "tensorParallel": 1, "dataParallel": 4}})
     specs = network_policy.policies(config, R)
-    decode_rule = specs[R.network_policy("prefill")]["ingress"][-1]
-    assert decode_rule["ports"] == [{"protocol": "TCP", "port": "nixl"}, {"protocol": "TCP", "port": 5601, "endPort": 5603}]
+    for role, other in (("prefill", "decode"), ("decode", "prefill")):
+        rule = specs[R.network_policy(role)]["ingress"][-1]
+        assert rule == {"from": [{"podSelector": {"matchLabels": R.role_selector(other)}}]}
 
 
 def test_monitoring_namespaces_follow_the_config():

@@ -9,8 +9,9 @@ kind of pod of this release and lists who may reach which port, with every name,
   sidecars, which send the prefill leg there;
 - vLLM's own port on decode (behind the sidecar): metrics scrapes only (scheduler, monitoring,
   verification);
-- the NIXL side channel (5600, and the per-DP-rank offsets): the other role's pods only.
-  The KV bytes themselves go over RDMA, which IP rules do not see;
+- the NIXL side channel (5600, and the per-DP-rank offsets) and UCX's TCP listeners: the other
+  role's pods only, on any port (UCX's TCP transport, the fallback without RDMA, listens on
+  ephemeral ports). Over RDMA the KV bytes go past IP rules altogether;
 - the scheduler's gRPC port: the Gateway only; its metrics port: monitoring and verification.
 
 Where the Gateway is the cloud's (GKE), its proxies come from the proxy-only subnet and its health
@@ -52,19 +53,6 @@ def _port(port: Union[int, str], end: Optional[int] = None) -> dict:
     return out
 
 
-def side_channel_ports(data_parallel: int, tensor_parallel: int) -> list[dict]:
-    """NIXL's side channel: the named port (DP rank 0) and, with data parallelism, the other ranks'.
-
-    vLLM offsets the port per DP rank: by the rank in newer releases, by rank x TP in older ones
-    (vllm/distributed/kv_transfer/kv_connector/v1/nixl_connector.py, `side_channel_port`); the range
-    covers both.
-    """
-    ports = [_port(NIXL_PORT_NAME)]
-    if data_parallel > 1:
-        ports.append(_port(NIXL_SIDE_CHANNEL_PORT + 1, NIXL_SIDE_CHANNEL_PORT + data_parallel * tensor_parallel - 1))
-    return ports
-
-
 def _pods(selector: dict) -> dict:
     return {"podSelector": {"matchLabels": dict(selector)}}
 
@@ -101,14 +89,17 @@ def policies(config: StackConfig, release: Release) -> dict[str, dict]:
         scrapers = scrapers + [_pods(job_selector(release, "verification"))]
     specs: dict[str, dict] = {}
     for role in ROLES:
-        other, spec = ("decode" if role == "prefill" else "prefill"), getattr(config, role)
+        other = "decode" if role == "prefill" else "prefill"
         serving_from = gateway + scrapers + ([_pods(release.role_selector("decode"))] if role == "prefill" else [])
         # The pool port: vLLM itself on prefill, the routing sidecar on decode.
         pool_port = SIDECAR_PORT_NAME if release.has_routing_sidecar(role) else VLLM_PORT_NAME
         ingress = [{"from": serving_from, "ports": [_port(pool_port)]}]
         if release.has_routing_sidecar(role):
             ingress.append({"from": scrapers, "ports": [_port(VLLM_PORT_NAME)]})
-        ingress.append({"from": [_pods(release.role_selector(other))], "ports": side_channel_ports(spec.data_parallel, spec.tensor_parallel)})
+        # The other role: NIXL's side channel (every DP rank's port) and, when UCX runs the KV transfer
+        # over TCP (no RDMA on the path, or UCX_TLS with tcp), its own listeners on ephemeral ports.
+        # A port list here would turn that slow-but-working fallback into a failed transfer.
+        ingress.append({"from": [_pods(release.role_selector(other))]})
         specs[release.network_policy(role)] = {
             "podSelector": {"matchLabels": release.role_selector(role)},
             "policyTypes": ["Ingress"],
