@@ -25,7 +25,7 @@ import pulumi_kubernetes as k8s
 
 from components.config.model import GatewayConfig, StackConfig
 from components.config.problems import Problem
-from components.gateway.base import GatewayBuild, InClusterProxy, Parameters, retain_crds
+from components.gateway.base import GatewayBuild, InClusterProxy, Parameters, crds_then_controller
 from components.kube import child, meta
 from components.names import Release
 from components.security.exposure import service_type
@@ -75,26 +75,8 @@ class Agentgateway(InClusterProxy):
         return (f"agentgateway-{versions.agentgateway_chart}",)
 
     def control_plane(self, build: GatewayBuild, crds: list[pulumi.Resource]) -> list[pulumi.Resource]:
-        parent, name, version = build.parent, build.name, build.versions.agentgateway_chart
         repo = _lineage(build.versions).repo
-        ns = k8s.core.v1.Namespace(f"{name}-{NAMESPACE}", metadata=meta(NAMESPACE), opts=child(parent))
-        own_crds = k8s.helm.v4.Chart(
-            f"{name}-agentgateway-crds",
-            chart=f"{repo}/agentgateway-crds",
-            version=version,
-            namespace=NAMESPACE,
-            # Destroy keeps its CRDs: deleting one deletes every object of its kind in the cluster.
-            opts=child(parent, depends_on=[ns, *crds], transforms=[retain_crds]),
-        )
-        controller = k8s.helm.v4.Chart(
-            f"{name}-agentgateway",
-            chart=f"{repo}/agentgateway",
-            version=version,
-            namespace=NAMESPACE,
-            values={"inferenceExtension": {"enabled": True}},
-            opts=child(parent, depends_on=[own_crds, *crds]),
-        )
-        return [ns, own_crds, controller]
+        return crds_then_controller(build, crds, "agentgateway", NAMESPACE, repo, build.versions.agentgateway_chart)
 
     def parameters(self, build: GatewayBuild, kinds_ready: list[pulumi.Resource]) -> Parameters:
         release = build.release

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Optional
 
 import pulumi
+import pulumi_kubernetes as k8s
 from pydantic.alias_generators import to_camel
 
 from components.config.model import GatewayConfig, ProxyResources, StackConfig
 from components.config.problems import Problem
+from components.kube import child, meta
 from components.names import POOL_TARGET_PORT, Release
 from components.versions import Versions
 
@@ -78,6 +80,30 @@ def retain_crds(args: pulumi.ResourceTransformArgs) -> Optional[pulumi.ResourceT
     return pulumi.ResourceTransformResult(
         props=args.props, opts=pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(retain_on_delete=True))
     )
+
+
+def crds_then_controller(build: "GatewayBuild", crds: list[pulumi.Resource], product: str, namespace: str, repo: str, version: str) -> list[pulumi.Resource]:
+    """The control plane of kgateway and agentgateway: a namespace, the `<product>-crds` chart (its CRDs
+    kept by destroy), then the `<product>` chart with the inference extension on."""
+    parent, name = build.parent, build.name
+    ns = k8s.core.v1.Namespace(f"{name}-{namespace}", metadata=meta(namespace), opts=child(parent))
+    own_crds = k8s.helm.v4.Chart(
+        f"{name}-{product}-crds",
+        chart=f"{repo}/{product}-crds",
+        version=version,
+        namespace=namespace,
+        # Destroy keeps its CRDs: deleting one deletes every object of its kind in the cluster.
+        opts=child(parent, depends_on=[ns, *crds], transforms=[retain_crds]),
+    )
+    controller = k8s.helm.v4.Chart(
+        f"{name}-{product}",
+        chart=f"{repo}/{product}",
+        version=version,
+        namespace=namespace,
+        values={"inferenceExtension": {"enabled": True}},
+        opts=child(parent, depends_on=[own_crds, *crds]),
+    )
+    return [ns, own_crds, controller]
 
 
 class GatewayBackend:

@@ -5,7 +5,7 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.gateway.base import GatewayBuild, InClusterProxy, Parameters, proxy_sizing, retain_crds
+from components.gateway.base import GatewayBuild, InClusterProxy, Parameters, crds_then_controller, proxy_sizing
 from components.kube import child, meta
 from components.names import Release
 from components.security.exposure import service_type
@@ -26,25 +26,7 @@ class Kgateway(InClusterProxy):
         return (f"kgateway-{versions.kgateway_chart}",)
 
     def control_plane(self, build: GatewayBuild, crds: list[pulumi.Resource]) -> list[pulumi.Resource]:
-        parent, name, version = build.parent, build.name, build.versions.kgateway_chart
-        ns = k8s.core.v1.Namespace(f"{name}-{NAMESPACE}", metadata=meta(NAMESPACE), opts=child(parent))
-        own_crds = k8s.helm.v4.Chart(
-            f"{name}-kgateway-crds",
-            chart=f"{KGATEWAY_CHART_REPO}/kgateway-crds",
-            version=version,
-            namespace=NAMESPACE,
-            # Destroy keeps its CRDs: deleting one deletes every object of its kind in the cluster.
-            opts=child(parent, depends_on=[ns, *crds], transforms=[retain_crds]),
-        )
-        controller = k8s.helm.v4.Chart(
-            f"{name}-kgateway",
-            chart=f"{KGATEWAY_CHART_REPO}/kgateway",
-            version=version,
-            namespace=NAMESPACE,
-            values={"inferenceExtension": {"enabled": True}},
-            opts=child(parent, depends_on=[own_crds, *crds]),
-        )
-        return [ns, own_crds, controller]
+        return crds_then_controller(build, crds, "kgateway", NAMESPACE, KGATEWAY_CHART_REPO, build.versions.kgateway_chart)
 
     def parameters(self, build: GatewayBuild, kinds_ready: list[pulumi.Resource]) -> Parameters:
         release = build.release
