@@ -287,6 +287,11 @@ def _kubeconfig(server: str, user: str) -> str:
     ({"enableServerSideApply": "true"}, {"enableServerSideApply": "false"}, "update"),
     ({"clusterIdentifier": "a", "context": "one"}, {"clusterIdentifier": "a", "context": "two"}, "update"),
     ({"clusterIdentifier": "a"}, {"clusterIdentifier": "b"}, "replace-create-first"),
+    # Adding the identifier is not a replacement by itself (diff.Updated only); the kubeconfig decides.
+    ({"kubeconfig": _kubeconfig("https://a", "t1")}, {"clusterIdentifier": "a", "kubeconfig": _kubeconfig("https://a", "t2")},
+     "update"),
+    ({"kubeconfig": _kubeconfig("https://a", "t1")}, {"clusterIdentifier": "a", "kubeconfig": _kubeconfig("https://b", "t1")},
+     "replace-create-first"),
 ])
 def test_kubernetes_provider_is_replaced_when_its_cluster_changes(old, new, expected):
     [step] = plan_steps([_record("pulumi:providers:kubernetes", old)], [_record("pulumi:providers:kubernetes", new)])

@@ -261,6 +261,12 @@ class _Planner:
     def _provider(self, step: Step, changes: list[Change]) -> Step:
         keys = sorted({_tokens(c.path)[0] for c in changes if c.path})
         replacing = [k for k in keys if k in rules.KUBE_PROVIDER_REPLACE_KEYS and step.type.endswith(":kubernetes")]
+        ids = [(rec["inputs"] or {}).get("clusterIdentifier") for rec in (self.old[step.urn], self.new[step.urn])]
+        if "clusterIdentifier" in replacing and not (ids[0] and ids[1]):
+            # DiffConfig replaces on diff.Updated(clusterIdentifier) only: adding or removing it is not a
+            # replacement by itself ("to make on- and off-boarding less risky"); the kubeconfig rules decide.
+            replacing.remove("clusterIdentifier")
+            step.because("clusterIdentifier added or removed: not a replacement by itself", rules.KUBE_PROVIDER_SOURCE)
         unknown = any(c.new == UNKNOWN for c in changes)
         if replacing and not unknown and set(replacing) <= {"kubeconfig", "context", "cluster"}:
             before, after = _active_cluster(self.old[step.urn]["inputs"]), _active_cluster(self.new[step.urn]["inputs"])
@@ -269,7 +275,6 @@ class _Planner:
                 step.because("the kubeconfig's active cluster is unchanged", rules.KUBE_PROVIDER_SOURCE)
         for reason, source in self._pending.pop(step.urn, []):
             step.because(reason, source)
-        ids = [(rec["inputs"] or {}).get("clusterIdentifier") for rec in (self.old[step.urn], self.new[step.urn])]
         if ids[0] and ids[1]:  # only a changed identifier replaces; added or removed: the other rules
             replacing = ["clusterIdentifier"] if ids[0] != ids[1] else []
             if not replacing:
